@@ -1,0 +1,121 @@
+/// One header field as it appeared on the wire: name case and order are kept.
+public struct HTTPField: Sendable, Equatable {
+    public var name: String
+    public var value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// An ordered list of header fields. Lookups ignore ASCII case (RFC 9110 section 5.1); the stored
+/// names keep the case they arrived with, so a serializer writes back exactly what it was given.
+public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
+    public private(set) var fields: [HTTPField]
+
+    public init() {
+        fields = []
+    }
+
+    public init(_ pairs: [(String, String)]) {
+        fields = pairs.map { HTTPField(name: $0.0, value: $0.1) }
+    }
+
+    public init(dictionaryLiteral elements: (String, String)...) {
+        self.init(elements)
+    }
+
+    public var count: Int { fields.count }
+
+    public func makeIterator() -> IndexingIterator<[HTTPField]> {
+        fields.makeIterator()
+    }
+
+    /// Appends a field, keeping any others of the same name.
+    public mutating func add(name: String, value: String) {
+        fields.append(HTTPField(name: name, value: value))
+    }
+
+    /// Removes every field of this name; returns whether any was there.
+    @discardableResult
+    public mutating func remove(name: String) -> Bool {
+        let before = fields.count
+        fields.removeAll { $0.name.equalsIgnoringASCIICase(name) }
+        return fields.count != before
+    }
+
+    /// Replaces every field of this name with one field, placed where the first one stood
+    /// (or at the end when there was none).
+    public mutating func replaceOrAdd(name: String, value: String) {
+        if let index = fields.firstIndex(where: { $0.name.equalsIgnoringASCIICase(name) }) {
+            fields[index] = HTTPField(name: name, value: value)
+            var next = index + 1
+            while next < fields.count {
+                if fields[next].name.equalsIgnoringASCIICase(name) {
+                    fields.remove(at: next)
+                } else {
+                    next += 1
+                }
+            }
+        } else {
+            add(name: name, value: value)
+        }
+    }
+
+    /// Removes the fields for which `shouldRemove` answers true.
+    public mutating func removeAll(where shouldRemove: (HTTPField) throws -> Bool) rethrows {
+        try fields.removeAll(where: shouldRemove)
+    }
+
+    /// Every value of this name, in order.
+    public subscript(name: String) -> [String] {
+        fields.compactMap { $0.name.equalsIgnoringASCIICase(name) ? $0.value : nil }
+    }
+
+    public func first(name: String) -> String? {
+        fields.first { $0.name.equalsIgnoringASCIICase(name) }?.value
+    }
+
+    public func contains(name: String) -> Bool {
+        fields.contains { $0.name.equalsIgnoringASCIICase(name) }
+    }
+
+    /// The comma-separated list elements of every field of this name (RFC 9110 section 5.6.1),
+    /// trimmed, empty elements dropped. For `Connection`, `Transfer-Encoding` and the like.
+    public func listElements(name: String) -> [Substring] {
+        var result: [Substring] = []
+        for value in self[name] {
+            for element in value.split(separator: ",") {
+                let trimmed = element.trimmingOptionalWhitespace()
+                if !trimmed.isEmpty { result.append(trimmed) }
+            }
+        }
+        return result
+    }
+}
+
+extension StringProtocol {
+    /// Compares two strings byte by byte, folding only ASCII letters, as header names require.
+    @inlinable
+    public func equalsIgnoringASCIICase<Other: StringProtocol>(_ other: Other) -> Bool {
+        let a = utf8, b = other.utf8
+        guard a.count == b.count else { return false }
+        for (x, y) in zip(a, b) where x != y {
+            guard x | 0x20 == y | 0x20, (x | 0x20) >= 0x61, (x | 0x20) <= 0x7A else { return false }
+        }
+        return true
+    }
+
+    /// Drops spaces and horizontal tabs at both ends (RFC 9110 section 5.6.3, OWS).
+    public func trimmingOptionalWhitespace() -> SubSequence {
+        var start = startIndex, end = endIndex
+        while start < end, self[start] == " " || self[start] == "\t" { start = index(after: start) }
+        while end > start {
+            let before = index(before: end)
+            guard self[before] == " " || self[before] == "\t" else { break }
+            end = before
+        }
+        return self[start..<end]
+    }
+}
