@@ -157,3 +157,34 @@ func informational(_ status: Int, _ reason: String, _ fields: [(String, String)]
     let head = HTTPResponseHead(status: status, reason: reason, headers: HTTPHeaders(fields))
     return ParsedMessage(head: .informational(head), ended: true)
 }
+
+/// `parse` over an array, keeping the typed error (Array.withUnsafeBytes does not).
+extension HTTPRequestParser {
+    mutating func parse(
+        _ bytes: [UInt8], _ onEvent: (HTTPRequestParserEvent) -> HTTPParserAction = { _ in .proceed }
+    ) throws(HTTPParseError) -> Int {
+        let result: Result<Int, HTTPParseError> = bytes.withUnsafeBytes { buffer in
+            do throws(HTTPParseError) {
+                return .success(try parse(buffer, onEvent))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+}
+
+extension HTTPResponseParser {
+    mutating func parse(
+        _ bytes: [UInt8], _ onEvent: (HTTPResponseParserEvent) -> HTTPParserAction = { _ in .proceed }
+    ) throws(HTTPParseError) -> Int {
+        let result: Result<Int, HTTPParseError> = bytes.withUnsafeBytes { buffer in
+            do throws(HTTPParseError) {
+                return .success(try parse(buffer, onEvent))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+}
