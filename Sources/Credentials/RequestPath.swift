@@ -30,8 +30,9 @@ public enum RequestPath {
     ) -> Result? {
         var target = target
         return target.withUTF8 { bytes -> Result? in
-            let path = UnsafeBufferPointer(rebasing: bytes[..<pathEnd(bytes)])
-            if isPlain(path) {
+            let end = pathEnd(bytes)
+            let path = UnsafeBufferPointer(rebasing: bytes[..<end])
+            if (end == bytes.count || bytes[end] == UInt8(ascii: "?")) && isPlain(path) {
                 return body(path)
             }
             guard let normalized = normalize(UnsafeRawBufferPointer(bytes)) else {
