@@ -81,8 +81,10 @@ extension CredentialStore {
         guard !login.contains(":") else {
             throw .invalidInput("login", "must not contain ':' (HTTP Basic ends the login at the first colon)")
         }
-        guard !login.unicodeScalars.contains(where: { $0.properties.isWhitespace || CharacterSet.controlCharacters.contains($0) })
-        else {
+        let isForbidden = { (scalar: Unicode.Scalar) in
+            scalar.properties.isWhitespace || CharacterSet.controlCharacters.contains(scalar)
+        }
+        guard !login.unicodeScalars.contains(where: isForbidden) else {
             throw .invalidInput("login", "must not contain white space or control characters")
         }
     }

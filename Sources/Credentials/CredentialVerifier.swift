@@ -139,6 +139,12 @@ public final class CredentialVerifier: Sendable {
         return adopt(revision)
     }
 
+    /// A short label for a presented secret (8 hex digits of a domain-separated SHA-256), for
+    /// logs and error reports that must tell attempts apart without carrying the secret.
+    public static func fingerprint(of presentedSecret: String) -> String {
+        SecretHashing.fingerprint(of: presentedSecret)
+    }
+
     /// Entries currently cached (valid and failed), for metrics and tests.
     public var cachedEntryCount: Int {
         cache.count
@@ -165,7 +171,9 @@ public final class CredentialVerifier: Sendable {
         let verification = matched.map { Self.judge($0, now: now) } ?? .invalid
         let milliseconds = now.storeMilliseconds
         adopt(revision)
-        // An answer read at an older revision than the newest seen may predate a revocation.
+        // An answer read at an older revision than the newest seen may predate a revocation. The
+        // cache would never return it (entries count only at the current revision), so it is not
+        // stored at all rather than taking a slot.
         if knownRevision.load(ordering: .acquiring) == revision {
             switch verification {
             case .valid(let credential):

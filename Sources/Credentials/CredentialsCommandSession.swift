@@ -36,7 +36,7 @@ struct CredentialsCommandSession {
                     message: "unknown subcommand '\(subcommand)'; expected create, list or revoke", subcommand: nil)
             }
         } catch {
-            let hint = error.subcommand.map { "tokenbridge credentials \($0) --help" } ?? "tokenbridge credentials --help"
+            let hint = "tokenbridge credentials " + (error.subcommand.map { $0 + " " } ?? "") + "--help"
             errorOutput("error: \(error.message)\nSee '\(hint)'.")
             return CredentialsCommandLine.exitUsage
         }
@@ -147,7 +147,8 @@ struct CredentialsCommandSession {
                 "",
             ]
         }
-        lines.append("The secret is shown only once: store it now. It cannot be shown again, only revoked and replaced.")
+        lines.append("The secret is shown only once: store it now. "
+                         + "It cannot be shown again, only revoked and replaced.")
         return lines.joined(separator: "\n")
     }
 

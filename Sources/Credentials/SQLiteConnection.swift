@@ -9,6 +9,7 @@ private let transientDestructor = unsafeBitCast(-1, to: sqlite3_destructor_type.
 /// opened with `SQLITE_OPEN_NOMUTEX` because that mutex already serializes every use.
 final class SQLiteConnection {
     private let handle: OpaquePointer
+    private let busyTimeoutMilliseconds: Int32
     private var statements: [String: OpaquePointer] = [:]
 
     init(path: String, busyTimeoutMilliseconds: Int32) throws(CredentialStoreError) {
@@ -21,6 +22,7 @@ final class SQLiteConnection {
             throw .sqlite(result, "sqlite3_open_v2", message)
         }
         handle = opened
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         sqlite3_extended_result_codes(opened, 1)
         sqlite3_busy_timeout(opened, busyTimeoutMilliseconds)
     }
@@ -68,6 +70,16 @@ final class SQLiteConnection {
             try? execute("ROLLBACK")
             throw error
         }
+    }
+
+    /// Runs `body` with a different busy timeout (0 = fail at once with SQLITE_BUSY), then
+    /// restores `busyTimeoutMilliseconds`.
+    func withBusyTimeout<Result>(
+        _ milliseconds: Int32, _ body: () throws(CredentialStoreError) -> Result
+    ) throws(CredentialStoreError) -> Result {
+        sqlite3_busy_timeout(handle, milliseconds)
+        defer { sqlite3_busy_timeout(handle, busyTimeoutMilliseconds) }
+        return try body()
     }
 
     /// Rows changed by the last INSERT, UPDATE or DELETE on this connection.

@@ -68,7 +68,8 @@ public struct Scope: Sendable, Hashable, CustomStringConvertible {
                 return false
             }
             // Segment boundary: exact match, prefix ending in '/', or the path continues with '/'.
-            return path.count == prefix.count || prefix.last == UInt8(ascii: "/") || path[prefix.count] == UInt8(ascii: "/")
+            return path.count == prefix.count || prefix.last == UInt8(ascii: "/")
+                || path[prefix.count] == UInt8(ascii: "/")
         }
     }
 

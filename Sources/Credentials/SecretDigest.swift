@@ -56,15 +56,4 @@ struct SecretDigest: Hashable, Sendable {
         hasher.combine(words.0)
         hasher.combine(words.1)
     }
-
-    /// A short, non-reversible label for logs: the first 8 hex digits of a second SHA-256 pass.
-    var fingerprint: String {
-        var builder = SHA256Builder()
-        builder.update(bytes: bytes)
-        let rehashed = builder.finalize().bytes
-        return rehashed.prefix(4).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
-    }
 }

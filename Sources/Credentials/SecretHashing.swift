@@ -26,6 +26,7 @@ enum SecretHashing {
     private static let storedHashDomain = "tokenbridge credential secret v1"
     private static let apiKeyCacheDomain = "tokenbridge api key cache v1"
     private static let basicCacheDomain = "tokenbridge basic cache v1"
+    private static let fingerprintDomain = "tokenbridge fingerprint v1"
 
     /// The hash kept in the store for `secret` of credential `credentialID`.
     static func storedHash(credentialID: String, secret: Substring) -> SecretDigest {
@@ -45,6 +46,18 @@ enum SecretHashing {
         builder.update(byte: 0)
         builder.update(apiKey)
         return builder.finalize()
+    }
+
+    /// 8 hex digits (32 bits) of a digest of `text`: enough to tell attempts apart in a log, far
+    /// too few to help anyone recover or confirm a 120-bit secret.
+    static func fingerprint(of text: String) -> String {
+        var builder = SHA256Builder()
+        builder.update(fingerprintDomain)
+        builder.update(byte: 0)
+        builder.update(text)
+        return builder.finalize().bytes.prefix(4).map { byte in
+            (byte < 16 ? "0" : "") + String(byte, radix: 16)
+        }.joined()
     }
 
     /// The verifier's cache key for a presented Basic login and password.

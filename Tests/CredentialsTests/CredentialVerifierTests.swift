@@ -1,3 +1,4 @@
+import CSQLite
 import Dispatch
 import Foundation
 import Synchronization
@@ -240,5 +241,40 @@ struct CredentialVerifierTests {
             }
         }
         #expect(failures.load(ordering: .relaxed) == 0)
+    }
+}
+
+@Suite("Verifier helpers")
+struct VerifierHelperTests {
+    @Test("A fingerprint is 8 hex digits, stable, and differs between secrets")
+    func fingerprint() {
+        let first = CredentialVerifier.fingerprint(of: "tbk_aaaaaaaaaaaa_" + String(repeating: "B", count: 32))
+        let again = CredentialVerifier.fingerprint(of: "tbk_aaaaaaaaaaaa_" + String(repeating: "B", count: 32))
+        let other = CredentialVerifier.fingerprint(of: "tbk_aaaaaaaaaaaa_" + String(repeating: "C", count: 32))
+        #expect(first.count == 8)
+        #expect(first.allSatisfy { $0.isHexDigit })
+        #expect(first == again)
+        #expect(first != other)
+    }
+
+    @Test("Recording use does not wait for another writer")
+    func recordUseDoesNotWait() throws {
+        let directory = try TemporaryDirectory()
+        let store = try CredentialStore(path: directory.path("store.sqlite"), busyTimeout: .seconds(5))
+        let issued = try store.create(try apiKeyRequest())
+        // Another connection holds the write lock, as the CLI would in the middle of a write.
+        var handle: OpaquePointer?
+        #expect(sqlite3_open(store.path, &handle) == SQLITE_OK)
+        defer { sqlite3_close(handle) }
+        #expect(sqlite3_exec(handle, "BEGIN IMMEDIATE", nil, nil, nil) == SQLITE_OK)
+        let started = ContinuousClock.now
+        #expect(throws: CredentialStoreError.self) {
+            try store.recordUse(id: issued.credential.id, now: Date())
+        }
+        #expect(ContinuousClock.now - started < .seconds(1))
+        // The verifier still answers (the note is dropped), and reads are not blocked by the writer.
+        let verifier = CredentialVerifier(store: store)
+        #expect(verifier.verify(apiKey: issued.secret) == .valid(issued.credential))
+        #expect(sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) == SQLITE_OK)
     }
 }

@@ -80,7 +80,8 @@ struct CredentialsCommandLineTests {
     @Test("revoke marks the credential revoked and is idempotent; an unknown id fails")
     func revoke() throws {
         let created = run(["create", "--client", "c", "--account", "a", "--api-key", "--json"])
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(created.output.utf8)) as? [String: String])
+        let parsed = try JSONSerialization.jsonObject(with: Data(created.output.utf8))
+        let object = try #require(parsed as? [String: String])
         let id = try #require(object["id"])
 
         let revoked = run(["revoke", id])
