@@ -36,7 +36,8 @@ public final class CredentialStore: Sendable {
     }
 
     private static func configure(_ connection: SQLiteConnection) throws(CredentialStoreError) {
-        let journalMode = try connection.withStatement("PRAGMA journal_mode = WAL") { statement throws(CredentialStoreError) in
+        let journalMode = try connection.withStatement("PRAGMA journal_mode = WAL") {
+            statement throws(CredentialStoreError) in
             _ = try statement.step()
             return statement.text(at: 0) ?? ""
         }
@@ -54,7 +55,9 @@ public final class CredentialStore: Sendable {
     /// Throws `.invalidInput` (naming the field) for empty or malformed names and logins, and
     /// `.loginInUse` when an application password login is held by a credential not yet revoked
     /// (even an expired one: revoke it first, so the login never silently changes hands).
-    public func create(_ request: CredentialRequest, now: Date = Date()) throws(CredentialStoreError) -> IssuedCredential {
+    public func create(
+        _ request: CredentialRequest, now: Date = Date()
+    ) throws(CredentialStoreError) -> IssuedCredential {
         try Self.validate(request)
         var attempts = 0
         while true {
@@ -91,8 +94,8 @@ public final class CredentialStore: Sendable {
                         code: .loginInUse, operation: "create credential",
                         detail: "login '\(login)' is already used by credential \(holder); revoke it first")
                 }
-                try connection.withStatement("INSERT INTO credentials (\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?)") {
-                    statement throws(CredentialStoreError) in
+                let sql = "INSERT INTO credentials (\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                try connection.withStatement(sql) { statement throws(CredentialStoreError) in
                     try statement.bind(credential.id, at: 1)
                     try statement.bind(credential.clientName, at: 2)
                     try statement.bind(credential.accountName, at: 3)
@@ -110,7 +113,9 @@ public final class CredentialStore: Sendable {
         }
     }
 
-    private static func activeHolder(ofLogin login: String, in connection: SQLiteConnection) throws(CredentialStoreError) -> String? {
+    private static func activeHolder(
+        ofLogin login: String, in connection: SQLiteConnection
+    ) throws(CredentialStoreError) -> String? {
         try connection.withStatement("SELECT id FROM credentials WHERE login = ? AND revoked_at IS NULL") {
             statement throws(CredentialStoreError) in
             try statement.bind(login, at: 1)
@@ -190,7 +195,9 @@ public final class CredentialStore: Sendable {
     }
 
     /// Rows holding `login` (the active one first, then the newest), and the revision read first.
-    func storedCredentials(login: String) throws(CredentialStoreError) -> (credentials: [StoredCredential], revision: Int64) {
+    func storedCredentials(
+        login: String
+    ) throws(CredentialStoreError) -> (credentials: [StoredCredential], revision: Int64) {
         try connection.withLock { connection throws(CredentialStoreError) in
             let revision = try Self.readRevision(connection)
             let sql = """
@@ -210,13 +217,18 @@ public final class CredentialStore: Sendable {
     }
 
     /// Notes that credential `id` was verified at `now`. Does not change the revision.
+    ///
+    /// Called on the gateway's request path, so it never waits for another writer (the CLI): when
+    /// the file is busy it fails at once with SQLITE_BUSY and the caller drops the note.
     func recordUse(id: String, now: Date) throws(CredentialStoreError) {
         try connection.withLock { connection throws(CredentialStoreError) in
-            try connection.withStatement("UPDATE credentials SET last_used_at = ? WHERE id = ?") {
-                statement throws(CredentialStoreError) in
-                try statement.bind(now.storeMilliseconds, at: 1)
-                try statement.bind(id, at: 2)
-                _ = try statement.step()
+            try connection.withBusyTimeout(0) { () throws(CredentialStoreError) in
+                try connection.withStatement("UPDATE credentials SET last_used_at = ? WHERE id = ?") {
+                    statement throws(CredentialStoreError) in
+                    try statement.bind(now.storeMilliseconds, at: 1)
+                    try statement.bind(id, at: 2)
+                    _ = try statement.step()
+                }
             }
         }
     }
