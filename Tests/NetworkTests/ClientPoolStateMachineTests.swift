@@ -214,6 +214,21 @@ struct ClientPoolStateMachineTests {
         #expect(describe(actions) == ["create 1"])
     }
 
+    @Test("a stale connection found at lease time is dropped and the request takes the next one")
+    func staleAtLease() {
+        var pool = makePool(max: 2)
+        for request in ["a", "b"] { _ = run { pool.execute(request, now: 0, into: &$0) } }
+        _ = run { pool.connectionEstablished(0, now: 0, into: &$0) }
+        _ = run { pool.connectionEstablished(1, now: 0, into: &$0) }
+        _ = run { pool.connectionReleased(0, now: 1, into: &$0) }
+        _ = run { pool.connectionReleased(1, now: 2, into: &$0) }
+        #expect(run { pool.execute("c", now: 3, into: &$0) } == ["start c on 1 reused"])
+        #expect(run { pool.leasedConnectionWasStale(1, request: "c", now: 3, into: &$0) } == ["start c on 0 reused"])
+        #expect(pool.connectionCount == 1)
+        #expect(run { pool.leasedConnectionWasStale(0, request: "c", now: 3, into: &$0) } == ["create 2"])
+        #expect(run { pool.connectionEstablished(2, now: 4, into: &$0) } == ["start c on 2"])
+    }
+
     @Test("the retry decision: reused, no response byte, closed or reset, first attempt")
     func retryDecision() {
         var bytes = reset

@@ -2,7 +2,7 @@
 /// drained OpenSSL error stack; it never contains request or response content.
 public struct HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
-        /// Name resolution, `socket` or `connect` failed, or the connect timeout passed.
+        /// Name resolution, `socket` or `connect` failed (refused, unreachable).
         case connectFailed
         /// The TLS handshake failed (certificate, hostname, protocol) or TLS broke mid-stream.
         case tlsFailed

@@ -152,6 +152,23 @@ struct HTTPClientPoolStateMachine<Request> {
         assignAndGrow(into: &actions)
     }
 
+    /// The idle connection just leased to `request` turned out to be closed or readable (checked
+    /// before the request is written): it is forgotten and the request goes back to the front of the
+    /// queue, as if it had never been taken out. Nothing was sent, so this is not a retry.
+    mutating func leasedConnectionWasStale(_ id: ConnectionID, request: Request, now: UInt64,
+                                           into actions: inout [Action]) {
+        guard let slot = slots[id], slot.phase == .leased else { return }
+        slots[id] = nil
+        waiters.prepend(Waiter(request: request, deadline: now &+ configuration.queueTimeoutNanoseconds,
+                               needsFreshConnection: false))
+        if isShutDown {
+            let waiter = waiters.popFirst()!
+            actions.append(.failRequest(waiter.request, HTTPClientError(kind: .poolClosed,
+                                                                        detail: "the client is shut down")))
+        }
+        assignAndGrow(into: &actions)
+    }
+
     /// The exchange of `request` on connection `id` failed and the connection closed itself.
     /// Returns whether the request was queued again for a retry on a fresh connection.
     @discardableResult
