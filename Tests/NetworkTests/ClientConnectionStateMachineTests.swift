@@ -48,8 +48,9 @@ struct ClientConnectionStateMachineTests {
     func keepAliveExchange() {
         var machine = idleMachine()
         #expect(machine.requestStarted(connectionWasReused: false, requestAllowsReuse: true) == .writeRequest)
-        #expect(machine.responseTimerIsActive)
+        #expect(!machine.responseTimerIsActive)
         #expect(machine.requestWritten() == .none)
+        #expect(machine.responseTimerIsActive)
         #expect(machine.state == .awaitingHead(Machine.Exchange(
             connectionWasReused: false, requestAllowsReuse: true, requestWritten: true)))
         #expect(machine.responseBytesReceived() == .none)

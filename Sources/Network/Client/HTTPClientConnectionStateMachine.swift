@@ -200,11 +200,13 @@ struct HTTPClientConnectionStateMachine: Sendable {
         return false
     }
 
-    /// Whether the response timer should run: an exchange is in flight and reading is not paused
-    /// (a downstream that stops draining is not the upstream's fault).
+    /// Whether the response timer should run: the request is out, and reading is not paused (a
+    /// downstream that stops draining is not the upstream's fault). While the request is being
+    /// written, the connection's write timeout watches for progress instead.
     var responseTimerIsActive: Bool {
         switch state {
-        case .sendingRequest, .awaitingHead: return true
+        case .awaitingHead: return true
+        case .sendingRequest: return false
         case .receivingBody(let exchange): return !exchange.readingPaused
         case .connecting, .tlsHandshaking, .idleInPool, .closing, .closed: return false
         }

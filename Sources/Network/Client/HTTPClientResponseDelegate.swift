@@ -14,7 +14,7 @@ public protocol HTTPClientResponseDelegate: AnyObject {
 }
 
 /// A whole response, as collected by `HTTPClient.execute(_:body:on:completion:)`.
-public struct HTTPClientResponse {
+public struct HTTPClientResponse: Sendable {
     public var head: HTTPResponseHead
     public var body: [UInt8]
 
