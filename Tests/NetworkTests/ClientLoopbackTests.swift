@@ -319,6 +319,29 @@ struct ClientLoopbackTests {
         #expect(await first.bodyText == "ok")
     }
 
+    @Test("a response over maxBufferedResponseBytes fails with protocolError and its connection closes")
+    func bufferedResponseCap() async throws {
+        let upstream = try ClientTestUpstream { connection, _ in
+            while connection.readRequest() != nil {
+                // The head arrives in two pieces, so the client parses from its carry-over buffer.
+                connection.write("HTTP/1.1 200 OK\r\nContent-")
+                usleep(20_000)
+                connection.write("Length: 100\r\n\r\n" + String(repeating: "z", count: 100))
+            }
+        }
+        defer { upstream.stop() }
+        let (client, group) = makeTestClient(port: upstream.port) { $0.maxBufferedResponseBytes = 10 }
+        defer { client.shutdown(); group.shutdown() }
+        let loop = group.loops[0]
+
+        let failure = await clientFetch(client, on: loop).failure
+        #expect(failure?.kind == .protocolError)
+        #expect(failure?.receivedResponseBytes == true)
+        #expect(try loop.runAndWait { client.pool(for: loop).connectionCount } == 0)
+        #expect(await clientFetch(client, on: loop).failure?.kind == .protocolError)
+        #expect(upstream.acceptCount == 2)
+    }
+
     @Test("pausing reading stops reading the upstream socket until resumed")
     func pauseAndResume() async throws {
         let total = 16 * 1024 * 1024

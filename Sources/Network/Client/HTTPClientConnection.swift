@@ -24,6 +24,9 @@ final class HTTPClientConnection: ConnectionDelegate, HTTPClientExchangeControll
     private var unparsed: [UInt8] = []
     /// Set by the parse callback; acted on once `parse` has returned.
     private var responseEndTrailers: HTTPHeaders??
+    /// True while `parser.parse` runs: a delegate called from inside may cancel the exchange, and
+    /// the buffers being parsed must then be left alone until `parse` returns.
+    private var isParsing = false
     private var responseTimer: TimerID?
     private var lastResponseProgress: UInt64 = 0
 
@@ -241,7 +244,7 @@ final class HTTPClientConnection: ConnectionDelegate, HTTPClientExchangeControll
     /// Closes the socket at once and stops the timer; the state machine has already moved on.
     private func tearDown() {
         cancelResponseTimer()
-        unparsed.removeAll(keepingCapacity: true)
+        if !isParsing { unparsed.removeAll(keepingCapacity: true) }
         let connection = self.connection
         self.connection = nil
         connection?.close(.immediately)
@@ -252,6 +255,11 @@ final class HTTPClientConnection: ConnectionDelegate, HTTPClientExchangeControll
     private func parseResponse(_ bytes: UnsafeRawBufferPointer) {
         responseEndTrailers = nil
         var excess = 0
+        isParsing = true
+        defer {
+            isParsing = false
+            if !isExchangeLive, machine.state != .idleInPool { unparsed.removeAll(keepingCapacity: true) }
+        }
         do {
             if unparsed.isEmpty {
                 let consumed = try parser.parse(bytes, handleParserEvent)

@@ -82,6 +82,8 @@ final class HTTPClientCollectingDelegate: HTTPClientResponseDelegate {
             let error = HTTPClientError(kind: .protocolError,
                                         detail: "response body exceeds maxBufferedResponseBytes (\(maxBodyBytes))",
                                         receivedResponseBytes: true)
+            // The rest of the body is not wanted: the connection cannot be reused mid-response.
+            let control = self.control
             finish(.failure(error))
             control?.cancel()
             return
