@@ -139,7 +139,8 @@ struct ClientPoolStateMachineTests {
         var pool = makePool(max: 1)
         _ = run { pool.execute("a", now: 0, into: &$0) }
         _ = run { pool.execute("b", now: 0, into: &$0) }
-        #expect(run { pool.connectionFailedToConnect(0, error: refused, into: &$0) } == ["fail a connectFailed", "create 1"])
+        #expect(run { pool.connectionFailedToConnect(0, error: refused, into: &$0) }
+                == ["fail a connectFailed", "create 1"])
         #expect(run { pool.connectionFailedToConnect(1, error: refused, into: &$0) } == ["fail b connectFailed"])
         #expect(pool.connectionCount == 0)
     }

@@ -9,7 +9,8 @@ struct ClientRequestFramingTests {
         let get = HTTPRequestHead(method: "GET", target: "/", headers: ["Host": "upstream"])
         #expect(HTTPClientRequestFraming.adjustedHead(get, bodyCount: 0) == nil)
         let head = HTTPRequestHead(method: "HEAD", target: "/", headers: ["Content-Length": "0"])
-        #expect(HTTPClientRequestFraming.adjustedHead(head, bodyCount: 0)?.headers.contains(name: "Content-Length") == false)
+        let adjusted = HTTPClientRequestFraming.adjustedHead(head, bodyCount: 0)
+        #expect(adjusted?.headers.contains(name: "Content-Length") == false)
     }
 
     @Test("a body gets a Content-Length when the head has none")
@@ -30,7 +31,8 @@ struct ClientRequestFramingTests {
     func keepsOrFixesLength() {
         let right = HTTPRequestHead(method: "PUT", target: "/", headers: ["content-length": "3"])
         #expect(HTTPClientRequestFraming.adjustedHead(right, bodyCount: 3) == nil)
-        let wrong = HTTPRequestHead(method: "PUT", target: "/", headers: ["Content-Length": "+3", "Content-Length": "3"])
+        let wrong = HTTPRequestHead(method: "PUT", target: "/",
+                                    headers: ["Content-Length": "+3", "Content-Length": "3"])
         #expect(HTTPClientRequestFraming.adjustedHead(wrong, bodyCount: 3)?.headers["Content-Length"] == ["3"])
     }
 

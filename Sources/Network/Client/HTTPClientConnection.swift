@@ -157,9 +157,9 @@ final class HTTPClientConnection: ConnectionDelegate, HTTPClientExchangeControll
             machine.closeCompleted()
             cancelResponseTimer()
         case .connecting, .tlsHandshaking:
-            let failure = error.map {
-                HTTPClientError($0, upstream: settings.upstreamDescription, whileConnecting: true)
-            } ?? HTTPClientError(kind: .connectFailed, detail: "\(settings.upstreamDescription): closed while connecting")
+            let upstream = settings.upstreamDescription
+            let failure = error.map { HTTPClientError($0, upstream: upstream, whileConnecting: true) }
+                ?? HTTPClientError(kind: .connectFailed, detail: "\(upstream): closed while connecting")
             perform(machine.failed(failure))
         case .idleInPool, .sendingRequest, .awaitingHead, .receivingBody:
             let failure = error.map {
@@ -191,7 +191,8 @@ final class HTTPClientConnection: ConnectionDelegate, HTTPClientExchangeControll
             armResponseTimer()
 
         case .releaseToPool:
-            cancelResponseTimer()
+            // The response timer stays scheduled: it finds nothing to watch when it fires, and the
+            // next request on this connection reuses it instead of scheduling another.
             pool.connectionReleased(self)
 
         case .closeAfterResponse:

@@ -1,6 +1,6 @@
 /// The life of one upstream connection, from connect to close, as a pure state machine: the
 /// connection object reports what happened on its socket and performs the action it gets back.
-/// Time never enters here; the owner turns timer expiry into `responseTimedOut()`.
+/// Time never enters here; the owner turns timer expiry into `timedOut(_:)`.
 ///
 ///     connecting ──> tlsHandshaking ──> idleInPool <──────────────────────────────┐
 ///         │                │               │ requestStarted                       │ responseEnded

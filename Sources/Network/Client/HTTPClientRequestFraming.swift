@@ -15,7 +15,8 @@ enum HTTPClientRequestFraming {
         let bodyless = bodyCount == 0 && (head.method == "GET" || head.method == "HEAD")
         let lengthIsRight = bodyless
             ? lengths.isEmpty
-            : lengths.count == 1 && lengths[0].utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } && Int(lengths[0]) == bodyCount
+            : lengths.count == 1 && lengths[0].utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+                && Int(lengths[0]) == bodyCount
         if !hasTransferEncoding && lengthIsRight { return nil }
 
         var adjusted = head
