@@ -1,4 +1,7 @@
 import HTTP1
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// How a request ended, for the access log and metrics. One place names every way out.
 public enum AccessLogTermination: String, Sendable, CaseIterable {
@@ -72,6 +75,13 @@ public struct AccessLogRecord: Sendable, Equatable {
         self.upstream = upstream
         self.retried = retried
         self.termination = termination
+    }
+
+    /// Wall-clock milliseconds since 1970 (`CLOCK_REALTIME`), for `unixMilliseconds`.
+    public static func currentUnixMilliseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 
     /// Longest path written; longer ones are cut (and marked with "...").

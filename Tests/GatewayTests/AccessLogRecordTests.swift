@@ -70,6 +70,13 @@ struct AccessLogRecordTests {
         #expect(AccessLogRecord.path(ofTarget: target) == expected)
     }
 
+    @Test("The current wall-clock time is in milliseconds since 1970")
+    func currentTime() {
+        let now = AccessLogRecord.currentUnixMilliseconds()
+        let foundation = Int64(Date().timeIntervalSince1970 * 1000)
+        #expect(abs(now - foundation) < 5000)
+    }
+
     @Test("Long paths are cut at the limit")
     func longPath() {
         let path = AccessLogRecord.path(ofTarget: "/" + String(repeating: "x", count: 5000))
