@@ -106,6 +106,18 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
+    /// Connections open right now over all loops (asks each loop; for tests and metrics, not for
+    /// a hot path). Must not be called from one of the group's loops.
+    public func openConnectionCount() -> Int {
+        let states: [HTTPServerLoopState] = lifecycle.withLock { lifecycle in
+            if case .running(let states) = lifecycle { return states }
+            return []
+        }
+        return states.reduce(0) { total, state in
+            total + ((try? state.loop.runAndWait { state.connectionCount }) ?? 0)
+        }
+    }
+
     /// Waits (polling on a loop, without blocking it) until a concurrent start or stop settles,
     /// then stops or reports.
     private func waitForStopped(grace: Duration, _ completion: @escaping @Sendable () -> Void) {

@@ -29,10 +29,9 @@ final class RawHTTPClient {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let address = try SocketAddress(host: "127.0.0.1", port: port)
-        guard address.withSockAddr({ connect(fd, $0, $1) }) == 0 else {
-            Glibc.close(fd)
-            throw Failure.connect
-        }
+        // On a throw below, deinit still runs (every property is set) and closes the socket; closing
+        // it here too could close a descriptor another test has been handed meanwhile.
+        guard address.withSockAddr({ connect(fd, $0, $1) }) == 0 else { throw Failure.connect }
         if let tlsCAFile {
             _ = TLSError.drainErrorQueue()
             let context = SSL_CTX_new(TLS_client_method())!
@@ -58,9 +57,12 @@ final class RawHTTPClient {
     var peerCommonName: String? {
         guard let ssl, let certificate = SSL_get1_peer_certificate(ssl) else { return nil }
         defer { X509_free(certificate) }
-        var buffer = [CChar](repeating: 0, count: 256)
-        X509_NAME_get_text_by_NID(X509_get_subject_name(certificate), NID_commonName, &buffer, 256)
-        return String(cString: buffer)
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let length = buffer.withUnsafeMutableBytes { raw in
+            X509_NAME_get_text_by_NID(X509_get_subject_name(certificate), NID_commonName,
+                                      raw.baseAddress!.assumingMemoryBound(to: CChar.self), 256)
+        }
+        return length > 0 ? String(decoding: buffer[..<Int(length)], as: UTF8.self) : nil
     }
 
     func send(_ text: String) throws {
