@@ -1,11 +1,13 @@
 import Dispatch
+import Glibc
 
 extension EventLoop {
     /// Runs `work` on the loop and blocks the calling thread until it returns. For setup paths
     /// (binding listeners, tests); never call it from another loop's hot path. Runs inline when
-    /// already on this loop.
+    /// already on this loop; throws `IOError` (ESHUTDOWN) once the loop was shut down.
     public func runAndWait<Value>(_ work: @escaping () throws -> Value) throws -> Value {
         if inEventLoop { return try work() }
+        guard !isShutDown else { throw IOError(call: "EventLoop.runAndWait", errno: ESHUTDOWN) }
         let box = ResultBox(work: work)
         let done = DispatchSemaphore(value: 0)
         execute {

@@ -36,7 +36,6 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
 
     private let incoming = Mutex<[@Sendable () -> Void]>([])
     private var stopRequested = false
-    private var hasStopped = false
     private let stoppedFlag = Atomic<Bool>(false)
 
     // Loop-thread-only state.
@@ -210,13 +209,22 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
-    /// Asks the loop to stop and waits for its thread to end. Registered descriptors are closed.
+    /// Asks the loop to stop and waits for its thread to end; registered descriptors are closed.
+    /// Called on the loop itself, it stops after the current pass without waiting.
     func stopAndJoin() {
-        precondition(!inEventLoop, "an event loop cannot join itself")
         guard !stoppedFlag.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        if inEventLoop {
+            stopRequested = true
+            if let thread { pthread_detach(thread) }
+            return
+        }
+        // The thread keeps the loop alive until `run` returns, so `unowned` is safe.
         execute { [unowned self] in self.stopRequested = true }
         if let thread { pthread_join(thread, nil) }
     }
+
+    /// Whether `shutdown` was requested.
+    var isShutDown: Bool { stoppedFlag.load(ordering: .acquiring) }
 
     private func run(signalling started: DispatchSemaphore) {
         loopThread = pthread_self()
@@ -300,6 +308,5 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
         registeredCount = 0
         timers.removeAll()
         soon.removeAll()
-        hasStopped = true
     }
 }

@@ -34,7 +34,8 @@ public final class EventLoopGroup: @unchecked Sendable {
     }
 
     /// Stops every loop (closing what is still registered on it) and joins the threads.
-    /// Idempotent; must not be called from one of the group's loops.
+    /// Idempotent. From one of the group's own loops it joins the others and lets that one end
+    /// after its current pass.
     public func shutdown() {
         for loop in loops { loop.stopAndJoin() }
     }

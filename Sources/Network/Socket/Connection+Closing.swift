@@ -38,7 +38,7 @@ extension Connection {
             lingerTimer = nil
             closeNow(error: nil)
         }
-        if socketReadable { scheduleRead() }
+        scheduleRead()
     }
 
     /// Releases everything now and tells the delegate.

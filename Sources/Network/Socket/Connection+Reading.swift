@@ -20,7 +20,12 @@ extension Connection {
     public func resumeReading() {
         guard readPaused else { return }
         readPaused = false
-        if socketReadable { scheduleRead() }
+        if hasInputToRead { scheduleRead() }
+    }
+
+    /// The socket may hold data, or OpenSSL holds decrypted bytes the socket will not signal again.
+    private var hasInputToRead: Bool {
+        socketReadable || (tls?.pendingPlaintext ?? 0) > 0
     }
 
     func scheduleRead() {
@@ -44,13 +49,14 @@ extension Connection {
             case .connecting, .handshaking, .closed:
                 return
             }
-            guard socketReadable, !(readWaitsForWritable && !socketWritable) else { return }
+            guard hasInputToRead, !(readWaitsForWritable && !socketWritable) else { return }
             readWaitsForWritable = false
 
             let buffer = loop.readBuffer
             switch readOnce(into: buffer) {
             case .bytes(let count):
-                if state == .open {
+                // After a close request (and while lingering) input is read only to be discarded.
+                if state == .open && !closeRequested {
                     delegate?.connection(self, didRead: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
                 }
                 // A short plain read emptied the socket buffer; the next arrival raises a new edge.

@@ -45,7 +45,7 @@ extension Connection {
     /// Copies `bytes` into the queue and sends what the socket takes now.
     public func write(copying bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
-        write(Array(bytes.bindMemory(to: UInt8.self)))
+        write([UInt8](bytes))
     }
 
     private func accepting(_ bytes: [UInt8]) -> Bool {
