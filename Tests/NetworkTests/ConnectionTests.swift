@@ -130,9 +130,8 @@ struct ConnectionTests {
         defer { group.shutdown() }
         // Bind a port, then close it so nothing listens there.
         let port = try group.loops[0].runAndWait {
-            let listener = try Listener(address: SocketAddress(host: "127.0.0.1", port: 0), loop: group.loops[0]) { fd, _ in
-                Glibc.close(fd)
-            }
+            let address = try SocketAddress(host: "127.0.0.1", port: 0)
+            let listener = try Listener(address: address, loop: group.loops[0]) { fd, _ in Glibc.close(fd) }
             defer { listener.close() }
             return listener.port
         }

@@ -8,7 +8,9 @@ struct HTTPServerConnectionStateMachineTests {
     static let second: UInt64 = 1_000_000_000
     static let timeouts = Machine.Timeouts(header: 30 * second, idle: 75 * second)
 
-    static func head(_ method: String = "GET", version: HTTPVersion = .http1_1, _ fields: [(String, String)] = []) -> HTTPRequestHead {
+    static func head(
+        _ method: String = "GET", version: HTTPVersion = .http1_1, _ fields: [(String, String)] = []
+    ) -> HTTPRequestHead {
         HTTPRequestHead(method: method, target: "/", version: version, headers: HTTPHeaders([("Host", "x")] + fields))
     }
 

@@ -79,7 +79,8 @@ struct HTTPServerTests {
     func slowClient() throws {
         try withServer(handler: Self.echoPath) { _, port in
             let client = try RawHTTPClient(port: port)
-            let request = "POST /slow HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\n0123456789" + Self.get("/next")
+            let request = "POST /slow HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\n0123456789"
+                + Self.get("/next")
             for byte in request.utf8 {
                 try client.send([byte])
                 usleep(1000)
@@ -180,7 +181,8 @@ struct HTTPServerTests {
             #expect(chunked.readsEOF())
 
             let fits = try RawHTTPClient(port: port)
-            try fits.send("POST /fits HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\n" + String(repeating: "y", count: 1000))
+            try fits.send("POST /fits HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\n"
+                          + String(repeating: "y", count: 1000))
             #expect(try fits.readResponse().text == "/fits 1000")
         }
     }

@@ -7,7 +7,9 @@ import Testing
 struct TLSProtocolTests {
     /// Handshakes with a blocking OpenSSL client limited to `version`; returns the negotiated
     /// version or the drained error text.
-    static func handshake(port: Int, version: Int32, alpn: [UInt8]? = nil) -> (version: String?, alpn: String?, errors: [String]) {
+    static func handshake(
+        port: Int, version: Int32, alpn: [UInt8]? = nil
+    ) -> (version: String?, alpn: String?, errors: [String]) {
         _ = TLSError.drainErrorQueue()
         let context = SSL_CTX_new(TLS_client_method())!
         defer { SSL_CTX_free(context) }

@@ -240,7 +240,8 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
                 continue
             }
             for slot in 0..<Int(count) {
-                dispatch(flags: tb_epoll_event_flags(events, Int32(slot)), token: tb_epoll_event_data(events, Int32(slot)))
+                let slot = Int32(slot)
+                dispatch(flags: tb_epoll_event_flags(events, slot), token: tb_epoll_event_data(events, slot))
             }
             runDueTimers()
             runSoonWork()

@@ -13,7 +13,9 @@ extension HTTPServerConnection {
         responseFinished()
     }
 
-    func writeStreamingHead(_ head: HTTPResponseHead, method: String, version: HTTPVersion) -> HTTPResponder.ResponseFraming {
+    func writeStreamingHead(
+        _ head: HTTPResponseHead, method: String, version: HTTPVersion
+    ) -> HTTPResponder.ResponseFraming {
         let framing = serializeHead(head, method: method, version: version, wholeBodyCount: nil)
         connection.write(headBuffer)
         return framing

@@ -41,7 +41,8 @@ final class HTTPServerConnection: ConnectionDelegate {
         let configuration = owner.configuration
         machine = HTTPServerConnectionStateMachine(
             now: connection.loop.now,
-            timeouts: .init(header: configuration.headerTimeout.nanoseconds, idle: configuration.idleTimeout.nanoseconds),
+            timeouts: .init(header: configuration.headerTimeout.nanoseconds,
+                            idle: configuration.idleTimeout.nanoseconds),
             maxBodyBytes: configuration.maxBodyBytes)
         parser = HTTPRequestParser(limits: configuration.limits)
         syncTimer()
@@ -246,8 +247,8 @@ final class HTTPServerConnection: ConnectionDelegate {
     private func writeRejection(status: Int) {
         let reason = HTTPSerializer.reasonPhrase(for: status)
         let text = "\(status) \(reason)\n"
-        let message = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: text/plain\r\nContent-Length: \(text.utf8.count)\r\n"
-            + "Connection: close\r\n\r\n" + text
+        let message = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: text/plain\r\n"
+            + "Content-Length: \(text.utf8.count)\r\nConnection: close\r\n\r\n" + text
         connection.write(Array(message.utf8))
     }
 

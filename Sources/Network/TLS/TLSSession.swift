@@ -77,10 +77,13 @@ final class TLSSession {
             var detail: String?
             let verifyResult = SSL_get_verify_result(ssl)
             if isClient, verifyResult != X509_V_OK {
-                detail = "certificate verification failed: " + String(cString: X509_verify_cert_error_string(verifyResult))
+                let reason = String(cString: X509_verify_cert_error_string(verifyResult))
+                detail = "certificate verification failed: " + reason
             } else if code == SSL_ERROR_SYSCALL {
                 let errno = tb_errno()
-                detail = errno == 0 ? "connection closed during the handshake" : IOError(call: "TLS handshake", errno: errno).description
+                detail = errno == 0
+                    ? "connection closed during the handshake"
+                    : IOError(call: "TLS handshake", errno: errno).description
             }
             return .failed(.drained("SSL_do_handshake", sslErrorCode: code, detail: detail))
         }

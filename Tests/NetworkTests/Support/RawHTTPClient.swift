@@ -23,7 +23,7 @@ final class RawHTTPClient {
     private var buffered: [UInt8] = []
     private(set) var interim: [HTTPResponseHead] = []
 
-    init(port: Int, timeoutSeconds: Int = 5, tlsCAFile: String? = nil) throws {
+    init(port: Int, timeoutSeconds: Int = 5, tlsCAFile: String? = nil, resuming session: OpaquePointer? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -43,6 +43,7 @@ final class RawHTTPClient {
             SSL_set_fd(ssl, fd)
             _ = tb_SSL_set_tlsext_host_name(ssl, "localhost")
             SSL_set1_host(ssl, "localhost")
+            if let session { SSL_set_session(ssl, session) }
             guard SSL_connect(ssl) == 1 else { throw Failure.tls(TLSError.drainErrorQueue()) }
         }
     }
@@ -52,6 +53,10 @@ final class RawHTTPClient {
         if let context { SSL_CTX_free(context) }
         Glibc.close(fd)
     }
+
+    /// The TLS session to resume later (the caller frees it with SSL_SESSION_free).
+    var session: OpaquePointer? { ssl.flatMap { SSL_get1_session($0) } }
+    var sessionWasReused: Bool { ssl.map { SSL_session_reused($0) == 1 } ?? false }
 
     /// The common name of the server certificate (TLS only).
     var peerCommonName: String? {

@@ -10,6 +10,8 @@ struct TestCertificates: Sendable {
     var serverKey: String { directory + "/server-first.key" }
     var secondServerChain: String { directory + "/server-second.pem" }
     var secondServerKey: String { directory + "/server-second.key" }
+    var clientChain: String { directory + "/client.pem" }
+    var clientKey: String { directory + "/client.key" }
 
     static let shared: TestCertificates = {
         let directory = NSTemporaryDirectory() + "tokenbridge-network-tests-\(getpid())"
@@ -23,14 +25,15 @@ struct TestCertificates: Sendable {
         openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                  "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=TokenBridge Test CA",
                  "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"])
-        for name in ["first", "second"] {
+        for (file, name, usage) in [("server-first", "first", "serverAuth"), ("server-second", "second", "serverAuth"),
+                                    ("client", "test-client", "clientAuth")] {
             openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                     "-keyout", "server-\(name).key", "-out", "server-\(name).csr", "-subj", "/CN=\(name)"])
-            let extensions = directory + "/server-\(name).ext"
-            try? "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"
+                     "-keyout", "\(file).key", "-out", "\(file).csr", "-subj", "/CN=\(name)"])
+            let extensions = directory + "/\(file).ext"
+            try? "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=\(usage)\n"
                 .write(toFile: extensions, atomically: true, encoding: .utf8)
-            openssl(["x509", "-req", "-in", "server-\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                     "-CAcreateserial", "-out", "server-\(name).pem", "-days", "2", "-extfile", extensions])
+            openssl(["x509", "-req", "-in", "\(file).csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                     "-CAcreateserial", "-out", "\(file).pem", "-days", "2", "-extfile", extensions])
         }
     }
 
