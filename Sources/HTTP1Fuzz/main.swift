@@ -147,7 +147,7 @@ func runRequestParser(_ input: [UInt8], _ feeding: Feeding) -> Outcome {
     }
     outcome.brokenRule = error?.rule
     outcome.leftover = error == nil ? leftover : 0
-    if error == nil && parser.isIdle && leftover > 1 { violated("idle with \(leftover) bytes unconsumed") }
+    if error == nil && parser.isIdle && leftover > 0 { violated("idle with \(leftover) bytes unconsumed") }
     return outcome
 }
 

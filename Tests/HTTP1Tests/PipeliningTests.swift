@@ -113,6 +113,15 @@ struct PipeliningTests {
         #expect(heads == 1)
     }
 
+    @Test("a lone CR between requests is kept and the parser is not idle")
+    func loneCarriageReturn() throws {
+        var parser = HTTPRequestParser()
+        #expect(try parser.parse(Array("\r".utf8)) == 0)
+        #expect(!parser.isIdle)
+        #expect(try parser.parse(Array("\r\n".utf8)) == 2)
+        #expect(parser.isIdle)
+    }
+
     @Test("body bytes are views into the caller's buffer")
     func bodyIsAView() throws {
         var parser = HTTPRequestParser()
