@@ -76,7 +76,8 @@ public final class LegacyTopdeskSimulator: Sendable {
             return .json(200, state.withLock { $0.faults.json })
         case ("POST", ["faults"]):
             do {
-                let faults = try FaultSettings(json: try JSONParser.parse(request.body.isEmpty ? Array("{}".utf8) : request.body))
+                let body = request.body.isEmpty ? Array("{}".utf8) : request.body
+                let faults = try FaultSettings(json: try JSONParser.parse(body))
                 setFaults(faults)
                 return .json(200, faults.json)
             } catch let error as FaultSettingsError {

@@ -6,7 +6,9 @@ import Testing
 struct ChangeTests {
     let harness = Harness()
 
-    func post(_ token: String, _ template: String, brief: String = "Workplace for a new colleague") -> SimulatorResponse {
+    func post(_ token: String, _ template: String, brief: String = "Workplace for a new colleague")
+        -> SimulatorResponse
+    {
         harness.sendJSON("POST", "/tas/api/operatorChanges", token: token, """
             {"requester": {"id": "32916B7D-3890-45E6-82CA-43E0F3165969"}, "briefDescription": "\(brief)",
              "template": \(template)}
@@ -50,7 +52,8 @@ struct ChangeTests {
         #expect(activities(token, all).filter { $0["optional"] == .bool(true) }.count == 4)
         let none = post(token, #"{"number": "CHT 0011", "optionalActivities": []}"#)
         #expect(activities(token, none).filter { $0["optional"] == .bool(true) }.count == 0)
-        let byId = post(token, #"{"number": "cht 0011", "optionalActivities": ["32916b7d-3890-45e6-82ca-43e0f3165969"]}"#)
+        let byId = post(token,
+                        #"{"number": "cht 0011", "optionalActivities": ["32916b7d-3890-45e6-82ca-43e0f3165969"]}"#)
         let chosen = activities(token, byId).filter { $0["optional"] == .bool(true) }
         #expect(chosen.map { $0["templateActivity"]?["number"] } == [.string("OA 0163")])
         #expect(post(token, #"{"number": "CHT 0011", "optionalActivities": ["OA 9999"]}"#).status == 400)

@@ -22,8 +22,8 @@ struct IncidentChildrenTests {
         #expect(harness.get("/tas/api/incidents/number/\(number)/requests", token: token).jsonArray.count == 1)
         let trail = harness.get("/tas/api/incidents/number/\(number)/progresstrail", token: token)
         #expect(trail.jsonArray.count == 4)
-        #expect(harness.get("/tas/api/incidents/number/\(number)/progresstrail/count", token: token).json?["numberOfItems"]
-            == .int(4))
+        let count = harness.get("/tas/api/incidents/number/\(number)/progresstrail/count", token: token)
+        #expect(count.json?["numberOfItems"] == .int(4))
     }
 
     @Test("a person does not see actions that are invisible for the caller")

@@ -35,7 +35,8 @@ struct IncidentTests {
         let dates = newest.compactMap { $0["creationDate"]?.stringValue }
         #expect(dates == dates.sorted(by: >))
         #expect(newest.last?["number"] == "I 1602 001")
-        for target in ["/tas/api/incidents?order_by=creation_date+ASC", "/tas/api/incidents?order_by=creation_date%2BASC"] {
+        for order in ["creation_date+ASC", "creation_date%2BASC"] {
+            let target = "/tas/api/incidents?order_by=\(order)"
             let oldest = harness.get(target, token: token).jsonArray
             #expect(oldest.first?["number"] == "I 1602 001")
         }
@@ -93,7 +94,8 @@ struct IncidentTests {
         let closed = harness.get("/tas/api/incidents?closed=true&page_size=100", token: token).jsonArray
         #expect(!closed.isEmpty && closed.allSatisfy { $0["closed"] == .bool(true) })
         let range = harness.get(
-            "/tas/api/incidents?creation_date_start=2016-02-01&creation_date_end=2016-02-29&page_size=100", token: token)
+            "/tas/api/incidents?creation_date_start=2016-02-01&creation_date_end=2016-02-29&page_size=100",
+            token: token)
         #expect(range.jsonArray.compactMap { $0["number"]?.stringValue }.allSatisfy { $0.hasPrefix("I 1602") })
         #expect(range.jsonArray.count == 4)
         #expect(harness.get("/tas/api/incidents?creation_date_start=Feb", token: token).status == 400)

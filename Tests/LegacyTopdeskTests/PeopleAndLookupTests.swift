@@ -46,7 +46,8 @@ struct PeopleAndLookupTests {
                                        #"{"briefDescription": "My screen is dark", "request": "Since this morning."}"#)
         #expect(created.status == 201)
         #expect(created.json?["caller"]?["id"] == .string(TopdeskDatabase.DemoIDs.requester))
-        #expect(harness.sendJSON("POST", "/tas/api/incidents", token: token, #"{"status": "secondLine"}"#).status == 403)
+        let forbidden = harness.sendJSON("POST", "/tas/api/incidents", token: token, #"{"status": "secondLine"}"#)
+        #expect(forbidden.status == 403)
     }
 
     @Test("lookup lists answer arrays of id and name")
@@ -66,7 +67,8 @@ struct PeopleAndLookupTests {
     @Test("wrong methods get 405 with Allow, unknown API paths 404")
     func methodsAndPaths() {
         let token = harness.operatorToken()
-        let response = harness.send("DELETE", "/tas/api/incidents", headers: [("Authorization", Harness.tokenHeader(token))])
+        let response = harness.send("DELETE", "/tas/api/incidents",
+                                    headers: [("Authorization", Harness.tokenHeader(token))])
         #expect(response.status == 405)
         #expect(response.headers.first(name: "Allow") == "GET, POST")
         #expect(harness.get("/tas/api/nothing", token: token).status == 404)

@@ -85,15 +85,16 @@ private struct DemoDataBuilder {
         let groups = database.operatorGroups.map(\.id)
         database.operators = makeOperators(groups: groups)
         database.persons = makePersons(branches: database.branches.map(\.id))
+        typealias Accounts = TopdeskDatabase.DemoAccounts
+        typealias IDs = TopdeskDatabase.DemoIDs
         database.accounts = [
-            Account(login: TopdeskDatabase.DemoAccounts.operatorLogin, password: TopdeskDatabase.DemoAccounts.operatorPassword,
-                    kind: .operator, subjectId: TopdeskDatabase.DemoIDs.operator, apiAccess: true,
-                    applicationPassword: TopdeskDatabase.DemoAccounts.operatorApplicationPassword),
-            Account(login: TopdeskDatabase.DemoAccounts.noAPILogin, password: TopdeskDatabase.DemoAccounts.noAPIPassword,
-                    kind: .operator, subjectId: TopdeskDatabase.DemoIDs.noAPIOperator, apiAccess: false,
-                    applicationPassword: nil),
-            Account(login: TopdeskDatabase.DemoAccounts.personLogin, password: TopdeskDatabase.DemoAccounts.personPassword,
-                    kind: .person, subjectId: TopdeskDatabase.DemoIDs.requester, apiAccess: true, applicationPassword: nil),
+            Account(login: Accounts.operatorLogin, password: Accounts.operatorPassword, kind: .operator,
+                    subjectId: IDs.operator, apiAccess: true,
+                    applicationPassword: Accounts.operatorApplicationPassword),
+            Account(login: Accounts.noAPILogin, password: Accounts.noAPIPassword, kind: .operator,
+                    subjectId: IDs.noAPIOperator, apiAccess: false, applicationPassword: nil),
+            Account(login: Accounts.personLogin, password: Accounts.personPassword, kind: .person,
+                    subjectId: IDs.requester, apiAccess: true, applicationPassword: nil),
         ]
         database.lookups = makeLookups()
         database.incidents = makeIncidents(database)
@@ -259,7 +260,8 @@ private struct DemoDataBuilder {
                 briefDescription: "New employee workplace", request: "Set up a workplace for a new employee.",
                 changeType: .extensive, autoApprove: false,
                 activities: [
-                    Activity(id: random.uuid(), number: "MA 0012", briefDescription: "Create accounts", optional: false),
+                    Activity(id: random.uuid(), number: "MA 0012", briefDescription: "Create accounts",
+                             optional: false),
                     Activity(id: random.uuid(), number: "OA 0078", briefDescription: "Order a laptop", optional: true),
                     Activity(id: random.uuid(), number: "OA 0084", briefDescription: "Order a phone", optional: true),
                     Activity(id: random.uuid(), number: "OA 0145", briefDescription: "Order an access badge",
@@ -277,7 +279,8 @@ private struct DemoDataBuilder {
                 activities: [
                     Activity(id: random.uuid(), number: "MA 0020", briefDescription: "Plan the migration",
                              optional: false),
-                    Activity(id: random.uuid(), number: "OA 0201", briefDescription: "Inform all users", optional: true),
+                    Activity(id: random.uuid(), number: "OA 0201", briefDescription: "Inform all users",
+                             optional: true),
                 ]),
         ]
     }

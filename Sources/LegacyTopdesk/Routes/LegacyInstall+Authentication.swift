@@ -34,7 +34,8 @@ extension LegacyInstall {
 
     private func passwordMatches(_ account: Account, _ password: String, allowApplicationPassword: Bool) -> Bool {
         if account.password == password { return true }
-        guard allowApplicationPassword, settings.profile == .modern, let applicationPassword = account.applicationPassword
+        guard allowApplicationPassword, settings.profile == .modern,
+            let applicationPassword = account.applicationPassword
         else { return false }
         return applicationPassword == password
     }

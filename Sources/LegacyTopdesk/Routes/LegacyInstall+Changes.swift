@@ -112,7 +112,8 @@ extension LegacyInstall {
         for name in names {
             guard let key = name.stringValue ?? name["id"]?.stringValue ?? name["number"]?.stringValue,
                 let activity = template.activities.first(where: {
-                    $0.optional && (Self.key($0.id) == Self.key(key) || Self.numberKey($0.number) == Self.numberKey(key))
+                    $0.optional
+                        && (Self.key($0.id) == Self.key(key) || Self.numberKey($0.number) == Self.numberKey(key))
                 })
             else {
                 return .failure(SimulatorResponseError(

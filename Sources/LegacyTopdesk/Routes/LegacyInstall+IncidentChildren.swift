@@ -12,7 +12,8 @@ extension LegacyInstall {
             guard call.method == "GET" else { return methodNotAllowed(["GET"]) }
             let memos = path[3] == "actions" ? incident.actions : incident.requests
             let visible = memos.filter { !(hidesInvisible && $0.invisibleForCaller) }
-            return pagedResponse(visible.map { memoJSON($0, withVisibility: path[3] == "actions") }, target: call.target)
+            let values = visible.map { memoJSON($0, withVisibility: path[3] == "actions") }
+            return pagedResponse(values, target: call.target)
         case ("progresstrail", 4):
             guard call.method == "GET" else { return methodNotAllowed(["GET"]) }
             return pagedResponse(progressTrail(incident, hidesInvisible: hidesInvisible), target: call.target)
@@ -37,8 +38,8 @@ extension LegacyInstall {
             else { return .error(404, "Attachment not found") }
             var response = SimulatorResponse(status: 200, body: Array(attachment.content))
             response.headers.add(name: "Content-Type", value: attachment.contentType)
-            response.headers.add(name: "Content-Disposition",
-                                 value: "attachment; filename=\"\(attachment.fileName.replacingOccurrences(of: "\"", with: ""))\"")
+            let fileName = attachment.fileName.replacingOccurrences(of: "\"", with: "")
+            response.headers.add(name: "Content-Disposition", value: "attachment; filename=\"\(fileName)\"")
             return response
         default:
             return notFound()
@@ -64,7 +65,8 @@ extension LegacyInstall {
             ])))
         }
         return entries.enumerated().sorted { left, right in
-            left.element.date != right.element.date ? left.element.date > right.element.date : left.offset < right.offset
+            let (a, b) = (left.element.date, right.element.date)
+            return a != b ? a > b : left.offset < right.offset
         }.map(\.element.value)
     }
 
@@ -81,11 +83,14 @@ extension LegacyInstall {
         }
         var invisible = false
         if let flag = parts.first(where: { $0.name == "invisibleForCaller" })?.text {
-            guard flag == "true" || flag == "false" else { return .error(400, "invisibleForCaller must be true or false") }
+            guard flag == "true" || flag == "false" else {
+                return .error(400, "invisibleForCaller must be true or false")
+            }
             invisible = flag == "true" && call.isOperator
         }
         let attachment = Attachment(
-            id: makeID(), fileName: file.fileName ?? "file", contentType: file.contentType ?? "application/octet-stream",
+            id: makeID(), fileName: file.fileName ?? "file",
+            contentType: file.contentType ?? "application/octet-stream",
             description: parts.first(where: { $0.name == "description" })?.text ?? "", invisibleForCaller: invisible,
             entryDate: call.now, operatorId: call.isOperator ? call.principal.subjectId : nil,
             personId: call.isOperator ? nil : call.principal.subjectId, content: Data(file.body))

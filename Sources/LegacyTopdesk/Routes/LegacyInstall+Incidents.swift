@@ -46,7 +46,9 @@ extension LegacyInstall {
 
     /// The incident named in the path. A person only finds incidents it is the caller of; others
     /// answer 404 as if they did not exist.
-    func resolveIncident(byNumber: Bool, _ key: String, for principal: Principal) -> Result<Int, SimulatorResponseError> {
+    func resolveIncident(byNumber: Bool, _ key: String, for principal: Principal)
+        -> Result<Int, SimulatorResponseError>
+    {
         let found: Int?
         if byNumber {
             found = incidentIndexByNumber[Self.numberKey(key)]
@@ -148,7 +150,9 @@ extension LegacyInstall {
         -> SimulatorResponseError?
     {
         let members = body.objectMembers ?? []
-        func fail(_ status: Int, _ message: String) -> SimulatorResponseError { SimulatorResponseError(.error(status, message)) }
+        func fail(_ status: Int, _ message: String) -> SimulatorResponseError {
+            SimulatorResponseError(.error(status, message))
+        }
         if call.principal.kind == .person,
             let field = members.first(where: { !Self.personWritableFields.contains($0.key) })
         {
@@ -164,7 +168,11 @@ extension LegacyInstall {
                 guard let text = value.stringValue else { return fail(400, "\(member.key) must be a string") }
                 let limit = member.key == "briefDescription" ? 80 : 60
                 guard text.count <= limit else { return fail(400, "\(member.key) is longer than \(limit) characters") }
-                if member.key == "briefDescription" { incident.briefDescription = text } else { incident.externalNumber = text }
+                if member.key == "briefDescription" {
+                    incident.briefDescription = text
+                } else {
+                    incident.externalNumber = text
+                }
             case "request":
                 guard let text = value.stringValue else { return fail(400, "request must be a string") }
                 let memo = Memo(id: makeID(), text: text, entryDate: call.now,

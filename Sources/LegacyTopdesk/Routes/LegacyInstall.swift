@@ -50,8 +50,8 @@ struct LegacyInstall: Sendable {
         personIndexById = Dictionary(database.persons.enumerated().map { (Self.key($1.id), $0) }) { first, _ in first }
         operatorIndexById = Dictionary(database.operators.enumerated().map { (Self.key($1.id), $0) }) { a, _ in a }
         groupIndexById = Dictionary(database.operatorGroups.enumerated().map { (Self.key($1.id), $0) }) { a, _ in a }
-        accountIndexByLogin = Dictionary(database.accounts.enumerated().map { (Self.numberKey($1.login), $0) }) { a, _ in
-            a
+        accountIndexByLogin = Dictionary(database.accounts.enumerated().map { (Self.numberKey($1.login), $0) }) {
+            first, _ in first
         }
         lookupById = database.lookups.mapValues { entries in
             Dictionary(entries.map { (Self.key($0.id), $0) }) { first, _ in first }

@@ -81,7 +81,9 @@ public enum MultipartParser {
                     guard keyValue.count == 2 else { continue }
                     let key = keyValue[0].trimmingOptionalWhitespace().lowercased()
                     var text = keyValue[1].trimmingOptionalWhitespace()
-                    if text.hasPrefix("\""), text.hasSuffix("\""), text.count >= 2 { text = text.dropFirst().dropLast() }
+                    if text.hasPrefix("\""), text.hasSuffix("\""), text.count >= 2 {
+                        text = text.dropFirst().dropLast()
+                    }
                     if key == "name" { name = String(text) }
                     if key == "filename" { fileName = String(text) }
                 }
