@@ -38,6 +38,7 @@ public final class LegacyTopdeskSimulator: Sendable {
     public func handleAPI(_ request: SimulatorRequest) -> SimulatorOutcome {
         let now = clock()
         let random = self.random
+        let target = RequestTarget(request.target)
         let (answer, faults) = state.withLock { install -> (SimulatorResponse, FaultSettings) in
             let faults = install.faults
             if faults.status500Rate > 0, random() < faults.status500Rate {
@@ -45,7 +46,7 @@ public final class LegacyTopdeskSimulator: Sendable {
                 install.lastRequest = request
                 return (.error(500, "Internal server error"), faults)
             }
-            return (install.handle(request, now: now), faults)
+            return (install.handle(request, target: target, now: now), faults)
         }
         var response = answer
         if response.status == 401, settings.html401 || faults.html401 {

@@ -81,10 +81,10 @@ struct LegacyInstall: Sendable {
     // MARK: - Dispatch
 
     /// Answers one API-listener request. `now` drives token expiry and the dates of new records.
-    mutating func handle(_ request: SimulatorRequest, now: TopdeskDate) -> SimulatorResponse {
+    /// `target` is `request.target` parsed, which the caller does before taking the lock.
+    mutating func handle(_ request: SimulatorRequest, target: RequestTarget, now: TopdeskDate) -> SimulatorResponse {
         statistics.requests += 1
         lastRequest = request
-        let target = RequestTarget(request.target)
         let segments = target.segments
         guard segments.count >= 2, segments[0] == "tas", segments[1] == "api" else {
             return webPage(for: segments)
