@@ -89,3 +89,25 @@ extension TopdeskDatabase {
         self = TopdeskDatabase.makeDemo()
     }
 }
+
+@Suite("Database validation")
+struct DatabaseValidationTests {
+    @Test("the demo database is consistent")
+    func demoIsConsistent() {
+        #expect(TopdeskDatabase.demo.validationProblems() == [])
+    }
+
+    @Test("dangling references and duplicates are reported with the record they concern")
+    func problemsAreReported() {
+        var database = TopdeskDatabase.demo
+        database.incidents.append(database.incidents[0])
+        database.accounts[0].subjectId = "missing"
+        database.incidents[1].callerId = "nobody"
+        database.lookups["colours"] = []
+        let problems = database.validationProblems()
+        #expect(problems.contains("incident number I 1602 001 appears more than once"))
+        #expect(problems.contains("account api.operator: no operator with id missing"))
+        #expect(problems.contains { $0.hasPrefix("incident \(database.incidents[1].number): no person") })
+        #expect(problems.contains { $0.hasPrefix("lookups: unknown list colours") })
+    }
+}
