@@ -18,6 +18,11 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         fields = []
     }
 
+    /// Takes parsed fields as they are.
+    init(fields: [HTTPField]) {
+        self.fields = fields
+    }
+
     public init(_ pairs: [(String, String)]) {
         fields = pairs.map { HTTPField(name: $0.0, value: $0.1) }
     }

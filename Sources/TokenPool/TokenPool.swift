@@ -1,1 +1,197 @@
-// The TokenPool module.
+import Synchronization
+
+/// One legacy account the pool should serve, with its resolved password.
+public struct TokenAccountConfiguration: Sendable, CustomStringConvertible {
+    public var key: AccountKey
+    /// The account's password. Never printed: `description` leaves it out.
+    public var password: String
+
+    public init(key: AccountKey, password: String) {
+        self.key = key
+        self.password = password
+    }
+
+    public var description: String { "\(key)" }
+}
+
+/// What `TokenPool.invalidate(_:)` did with a rejected token.
+public enum TokenInvalidation: Sendable, Equatable {
+    /// The token was current and is gone; the next lease logs in again.
+    case invalidated
+    /// The token had already been replaced or removed (another request's 401 came first).
+    case alreadyGone
+    /// The token was current, and with it enough accounts of the upstream were rejected in a short
+    /// window to mean a restart: `tokensDropped` tokens of that upstream were dropped at once.
+    case upstreamRestartDetected(tokensDropped: Int)
+}
+
+/// Summary of the logouts made on shutdown.
+public struct TokenPoolShutdownReport: Sendable, Equatable {
+    public var loggedOut = 0
+    public var failed = 0
+    /// Logouts still unanswered when the deadline passed.
+    public var unanswered = 0
+}
+
+/// Session tokens of the legacy login, per account: single-flight logins, rotation over up to
+/// `poolSize` tokens, background renewal ahead of expiry, invalidation of exactly the rejected
+/// token, classified login failures with back-off, restart detection, logout on shutdown.
+///
+/// See `TokenPolicy` for every knob and `TokenAccountStateMachine` for the transitions.
+public final class TokenPool: Sendable {
+    private struct Registry {
+        var accounts: [AccountKey: TokenAccount] = [:]
+        var upstreams: [String: UpstreamLoginCoordinator] = [:]
+        var isShutDown = false
+    }
+
+    public let policy: TokenPolicy
+    private let client: any LegacyLoginClient
+    private let clock: any TokenPoolClock
+    private let jitter: any JitterSource
+    private let registry = Mutex(Registry())
+
+    public init(policy: TokenPolicy, accounts: [TokenAccountConfiguration], client: any LegacyLoginClient,
+                clock: any TokenPoolClock = SystemTokenPoolClock(),
+                jitter: any JitterSource = SystemJitterSource()) {
+        self.policy = policy
+        self.client = client
+        self.clock = clock
+        self.jitter = jitter
+        reload(accounts: accounts)
+    }
+
+    /// The handle for `key`, or nil when no such account is configured. Look it up once and keep it.
+    public func account(for key: AccountKey) -> TokenAccount? {
+        registry.withLock { $0.accounts[key] }
+    }
+
+    /// Convenience for `account(for:)?.lease(on:completion:)`; fails with `.unknownAccount`.
+    public func lease(_ key: AccountKey, on executor: any CallbackExecutor,
+                      completion: @escaping (Result<LegacyToken, TokenLeaseError>) -> Void) {
+        guard let account = account(for: key) else {
+            completion(.failure(registry.withLock { $0.isShutDown } ? .shuttingDown : .unknownAccount(key)))
+            return
+        }
+        account.lease(on: executor, completion: completion)
+    }
+
+    /// The upstream answered 401 to a request carrying `token`: removes exactly that token if it is
+    /// still current (compare-and-swap on its generation), so a hundred concurrent 401s for one
+    /// token cause one new login. Watches for a burst across accounts (an upstream restart) and
+    /// then drops every token of that upstream once; the logins that follow run at most
+    /// `maxConcurrentLoginsPerUpstream` at a time.
+    @discardableResult
+    public func invalidate(_ token: LegacyToken) -> TokenInvalidation {
+        guard let account = account(for: token.account), account.invalidate(token) else { return .alreadyGone }
+        let now = clock.now()
+        guard let cutoff = account.upstream.recordRejection(of: token.account, now: now) else { return .invalidated }
+        let siblings = registry.withLock { registry in
+            registry.accounts.values.filter { $0.key.upstream == token.account.upstream }
+        }
+        let dropped = siblings.reduce(0) { $0 + $1.invalidateTokens(issuedAtOrBefore: cutoff) }
+        return .upstreamRestartDetected(tokensDropped: dropped + 1)
+    }
+
+    /// Applies a reloaded configuration: adds new accounts, closes (and logs out) removed ones, and
+    /// hands existing ones their possibly new password. A reload clears an unhealthy mark or a
+    /// back-off: the operator acted, so one new attempt is owed.
+    public func reload(accounts configurations: [TokenAccountConfiguration]) {
+        let (toReload, removed) = registry.withLock { registry -> ([(TokenAccount, String)], [TokenAccount]) in
+            guard !registry.isShutDown else { return ([], []) }
+            var toReload: [(TokenAccount, String)] = []
+            var wanted = Set<AccountKey>()
+            for configuration in configurations {
+                wanted.insert(configuration.key)
+                if let existing = registry.accounts[configuration.key] {
+                    toReload.append((existing, configuration.password))
+                    continue
+                }
+                let upstreamName = configuration.key.upstream
+                let upstream = registry.upstreams[upstreamName]
+                    ?? UpstreamLoginCoordinator(name: upstreamName, policy: policy)
+                registry.upstreams[upstreamName] = upstream
+                registry.accounts[configuration.key] = TokenAccount(
+                    key: configuration.key, password: configuration.password, policy: policy, client: client,
+                    clock: clock, jitter: jitter, upstream: upstream)
+            }
+            let removedKeys = registry.accounts.keys.filter { !wanted.contains($0) }
+            let removed = removedKeys.compactMap { registry.accounts.removeValue(forKey: $0) }
+            return (toReload, removed)
+        }
+        for (account, password) in toReload { account.reload(password: password) }
+        for account in removed {
+            for token in account.close() { client.logout(token: token) { _ in } }
+        }
+    }
+
+    /// A snapshot of every account, sorted by key.
+    public func status() -> [TokenAccountStatus] {
+        let accounts = registry.withLock { Array($0.accounts.values) }
+        return accounts.map { $0.status() }.sorted { $0.account.description < $1.account.description }
+    }
+
+    /// Stops the pool: waiting leases fail with `.shuttingDown`, later leases too, and every held
+    /// token is logged out. `completion` runs once, when every logout answered or `deadline`
+    /// passed, whichever comes first.
+    public func shutdown(deadline: Duration, completion: @escaping @Sendable (TokenPoolShutdownReport) -> Void) {
+        let accounts = registry.withLock { registry -> [TokenAccount] in
+            registry.isShutDown = true
+            let accounts = Array(registry.accounts.values)
+            registry.accounts.removeAll()
+            return accounts
+        }
+        let tokens = accounts.flatMap { $0.close() }
+        let tracker = ShutdownTracker(expected: tokens.count, completion: completion)
+        if tokens.isEmpty {
+            tracker.finishIfPending()
+            return
+        }
+        clock.schedule(after: deadline) { tracker.finishIfPending() }
+        for token in tokens {
+            client.logout(token: token) { result in tracker.record(result) }
+        }
+    }
+}
+
+/// Counts logout answers and calls the shutdown completion exactly once.
+private final class ShutdownTracker: Sendable {
+    private struct Progress {
+        var report = TokenPoolShutdownReport()
+        var finished = false
+    }
+
+    private let expected: Int
+    private let completion: @Sendable (TokenPoolShutdownReport) -> Void
+    private let progress = Mutex(Progress())
+
+    init(expected: Int, completion: @escaping @Sendable (TokenPoolShutdownReport) -> Void) {
+        self.expected = expected
+        self.completion = completion
+    }
+
+    func record(_ result: Result<Void, LoginFailure>) {
+        let report = progress.withLock { progress -> TokenPoolShutdownReport? in
+            guard !progress.finished else { return nil }
+            switch result {
+            case .success: progress.report.loggedOut += 1
+            case .failure: progress.report.failed += 1
+            }
+            guard progress.report.loggedOut + progress.report.failed == expected else { return nil }
+            progress.finished = true
+            return progress.report
+        }
+        if let report { completion(report) }
+    }
+
+    func finishIfPending() {
+        let report = progress.withLock { progress -> TokenPoolShutdownReport? in
+            guard !progress.finished else { return nil }
+            progress.finished = true
+            var report = progress.report
+            report.unanswered = expected - report.loggedOut - report.failed
+            return report
+        }
+        if let report { completion(report) }
+    }
+}

@@ -1,0 +1,151 @@
+/// The path of a request target in the form scopes are matched against.
+///
+/// Upstream servers decode percent escapes, drop `;parameters` from segments (Tomcat, which runs
+/// TOPdesk, does) and resolve `.` and `..`. A scope check that compared raw bytes could be walked
+/// around: `GET:/tas/api/incidents` would "match" `/tas/api/incidents/%2e%2e/operators` or
+/// `/tas/api/incidents/..;/operators`, which the upstream serves as `/tas/api/operators`.
+///
+/// So the path is decoded the way the upstream reads it, and anything whose meaning could differ
+/// between us and the upstream is refused rather than guessed:
+/// - the query (`?...`) is ignored; a fragment (`#`) or a target not starting with `/` is refused;
+/// - each segment loses its `;parameters`, then is percent-decoded once;
+/// - a segment that decodes to `.` or `..` is refused, whether written plainly or as `%2e`;
+/// - a segment that decodes to contain `/`, `\`, `%` (double encoding), a control byte or a bad
+///   escape is refused;
+/// - empty segments (`//`) are merged, as nginx and Tomcat do.
+///
+/// Refusing dot segments costs nothing real: HTTP clients remove them before sending
+/// (RFC 3986, section 5.2.4), so only crafted requests carry them.
+public enum RequestPath {
+    /// The normalized path bytes, or nil when the target must be refused (see the type's notes).
+    public static func normalizedForMatching(_ target: String) -> [UInt8]? {
+        var target = target
+        return target.withUTF8 { normalize(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Calls `body` with the normalized path without allocating when the path needs no decoding
+    /// (the common case); nil when the target must be refused.
+    static func withNormalizedPath<Result>(
+        _ target: String, _ body: (UnsafeBufferPointer<UInt8>) -> Result
+    ) -> Result? {
+        var target = target
+        return target.withUTF8 { bytes -> Result? in
+            let end = pathEnd(bytes)
+            let path = UnsafeBufferPointer(rebasing: bytes[..<end])
+            if (end == bytes.count || bytes[end] == UInt8(ascii: "?")) && isPlain(path) {
+                return body(path)
+            }
+            guard let normalized = normalize(UnsafeRawBufferPointer(bytes)) else {
+                return nil
+            }
+            return normalized.withUnsafeBufferPointer(body)
+        }
+    }
+
+    /// Where the path ends: at `?`, `#` or the end of the target.
+    private static func pathEnd(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        bytes.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? bytes.count
+    }
+
+    /// True when the path is already in normal form: starts with `/`, and has no byte that could
+    /// need decoding or refusal, and no empty segment.
+    private static func isPlain(_ path: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard path.first == UInt8(ascii: "/") else {
+            return false
+        }
+        var previous: UInt8 = 0
+        for byte in path {
+            switch byte {
+            case UInt8(ascii: "%"), UInt8(ascii: "."), UInt8(ascii: ";"), UInt8(ascii: "\\"), UInt8(ascii: "#"):
+                return false
+            case UInt8(ascii: "/") where previous == UInt8(ascii: "/"):
+                return false
+            case 0..<0x21, 0x7F...:
+                return false
+            default:
+                previous = byte
+            }
+        }
+        return true
+    }
+
+    private static func normalize(_ target: UnsafeRawBufferPointer) -> [UInt8]? {
+        let bytes = target.bindMemory(to: UInt8.self)
+        let end = pathEnd(bytes)
+        if end < bytes.count, bytes[end] == UInt8(ascii: "#") {
+            return nil
+        }
+        guard end > 0, bytes[0] == UInt8(ascii: "/") else {
+            return nil
+        }
+        var result: [UInt8] = []
+        result.reserveCapacity(end)
+        var segmentStart = 1
+        while segmentStart <= end {
+            var segmentEnd = segmentStart
+            while segmentEnd < end, bytes[segmentEnd] != UInt8(ascii: "/") {
+                segmentEnd += 1
+            }
+            let isLast = segmentEnd >= end
+            let raw = UnsafeBufferPointer(rebasing: bytes[segmentStart..<segmentEnd])
+            guard let decoded = decodeSegment(raw) else {
+                return nil
+            }
+            if !decoded.isEmpty {
+                result.append(UInt8(ascii: "/"))
+                result.append(contentsOf: decoded)
+            }
+            // A trailing slash is meaningful ("/tas/api/" differs from "/tas/api"): keep it.
+            if isLast && decoded.isEmpty {
+                result.append(UInt8(ascii: "/"))
+            }
+            segmentStart = segmentEnd + 1
+        }
+        return result
+    }
+
+    /// One segment without its `;parameters`, percent-decoded; nil when it must be refused.
+    private static func decodeSegment(_ raw: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        let withoutParameters = raw.firstIndex(of: UInt8(ascii: ";")).map { raw[..<$0] } ?? raw[...]
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(withoutParameters.count)
+        var index = withoutParameters.startIndex
+        while index < withoutParameters.endIndex {
+            var byte = withoutParameters[index]
+            if byte == UInt8(ascii: "%") {
+                guard index + 2 < withoutParameters.endIndex,
+                      let high = hexValue(withoutParameters[index + 1]),
+                      let low = hexValue(withoutParameters[index + 2]) else {
+                    return nil
+                }
+                byte = high << 4 | low
+                index += 3
+            } else {
+                index += 1
+            }
+            switch byte {
+            case UInt8(ascii: "/"), UInt8(ascii: "\\"), UInt8(ascii: "%"), 0..<0x20, 0x7F:
+                return nil
+            default:
+                decoded.append(byte)
+            }
+        }
+        if decoded == [UInt8(ascii: ".")] || decoded == [UInt8(ascii: "."), UInt8(ascii: ".")] {
+            return nil
+        }
+        return decoded
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"):
+            return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"):
+            return byte - UInt8(ascii: "A") + 10
+        default:
+            return nil
+        }
+    }
+}

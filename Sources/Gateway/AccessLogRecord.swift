@@ -1,0 +1,255 @@
+import HTTP1
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a request ended, for the access log and metrics. One place names every way out.
+public enum AccessLogTermination: String, Sendable, CaseIterable {
+    /// The response went out in full.
+    case ok
+    /// The client went away before the response was complete.
+    case clientAborted
+    /// The gateway refused the request itself: malformed, too large, unsupported (4xx).
+    case clientError
+    /// No or wrong client credential (401).
+    case unauthorized
+    /// The credential's scopes do not allow this method or path (403).
+    case forbidden
+    /// The credential's rate limit (429).
+    case rateLimited
+    /// No legacy token: the account is unhealthy or its login failing (502/503).
+    case tokenUnavailable
+    /// The upstream rejected the token and the request could not be replayed, or was rejected again.
+    case tokenRejected
+    /// No connection to the upstream (connect or TLS failure).
+    case upstreamConnectFailed
+    /// The upstream did not answer in time.
+    case upstreamTimeout
+    /// The upstream closed early or broke the protocol.
+    case upstreamError
+    /// Refused or cut while shutting down.
+    case shuttingDown
+    /// A fault of the gateway itself.
+    case gatewayError
+}
+
+/// One access log line: a JSON object on one line, written by hand (no Foundation on the request
+/// path). Fields, in order: `time` (UTC, milliseconds), `requestId`, `remote` (client IP), `client`
+/// (the credential's name, null before authentication), `account` (legacy account name or null),
+/// `method`, `path`, `status`, `bytes` (response body bytes sent), `totalMs`, `tokenWaitMs`,
+/// `upstreamMs` (milliseconds with microsecond precision), `retried`, `termination`.
+///
+/// `path` is the request path without the query string: queries may carry data (search terms,
+/// external numbers, tokens pasted by careless clients) and the log needs none of it. No header is
+/// ever logged, so no credential or token can be.
+public struct AccessLogRecord: Sendable, Equatable {
+    public var unixMilliseconds: Int64
+    public var requestID: String
+    public var remoteAddress: String
+    public var client: String?
+    public var account: String?
+    public var method: String
+    public var path: String
+    public var status: Int
+    public var bytes: Int
+    public var total: Duration
+    public var tokenWait: Duration
+    public var upstream: Duration
+    public var retried: Bool
+    public var termination: AccessLogTermination
+
+    public init(unixMilliseconds: Int64, requestID: String, remoteAddress: String, client: String?, account: String?,
+                method: String, path: String, status: Int, bytes: Int, total: Duration, tokenWait: Duration = .zero,
+                upstream: Duration = .zero, retried: Bool = false, termination: AccessLogTermination) {
+        self.unixMilliseconds = unixMilliseconds
+        self.requestID = requestID
+        self.remoteAddress = remoteAddress
+        self.client = client
+        self.account = account
+        self.method = method
+        self.path = path
+        self.status = status
+        self.bytes = bytes
+        self.total = total
+        self.tokenWait = tokenWait
+        self.upstream = upstream
+        self.retried = retried
+        self.termination = termination
+    }
+
+    /// Wall-clock milliseconds since 1970 (`CLOCK_REALTIME`), for `unixMilliseconds`.
+    public static func currentUnixMilliseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+
+    /// Longest path written; longer ones are cut (and marked with "...").
+    public static let maximumPathLength = 1024
+
+    /// The path of a request target without query or fragment; for an absolute-form target, its
+    /// path. Cut at `maximumPathLength`.
+    public static func path(ofTarget target: String) -> String {
+        var path = Substring(target)
+        if !path.hasPrefix("/"), let schemeEnd = path.range(of: "://") {
+            let afterScheme = path[schemeEnd.upperBound...]
+            path = afterScheme[(afterScheme.firstIndex { $0 == "/" || $0 == "?" } ?? afterScheme.endIndex)...]
+        }
+        if let end = path.firstIndex(where: { $0 == "?" || $0 == "#" }) { path = path[..<end] }
+        if path.utf8.count > maximumPathLength {
+            return String(decoding: path.utf8.prefix(maximumPathLength), as: UTF8.self) + "..."
+        }
+        return String(path)
+    }
+
+    /// Appends the JSON line, newline included.
+    public func write(into buffer: inout [UInt8]) {
+        buffer.reserveCapacity(buffer.count + 320 + path.utf8.count)
+        append("{\"time\":\"", to: &buffer)
+        AccessLogRecord.appendTimestamp(unixMilliseconds, to: &buffer)
+        append("\",\"requestId\":", to: &buffer)
+        AccessLogRecord.appendJSONString(requestID, to: &buffer)
+        append(",\"remote\":", to: &buffer)
+        AccessLogRecord.appendJSONString(remoteAddress, to: &buffer)
+        append(",\"client\":", to: &buffer)
+        appendOptional(client, to: &buffer)
+        append(",\"account\":", to: &buffer)
+        appendOptional(account, to: &buffer)
+        append(",\"method\":", to: &buffer)
+        AccessLogRecord.appendJSONString(method, to: &buffer)
+        append(",\"path\":", to: &buffer)
+        AccessLogRecord.appendJSONString(path, to: &buffer)
+        append(",\"status\":\(status),\"bytes\":\(bytes),\"totalMs\":", to: &buffer)
+        AccessLogRecord.appendMilliseconds(total, to: &buffer)
+        append(",\"tokenWaitMs\":", to: &buffer)
+        AccessLogRecord.appendMilliseconds(tokenWait, to: &buffer)
+        append(",\"upstreamMs\":", to: &buffer)
+        AccessLogRecord.appendMilliseconds(upstream, to: &buffer)
+        append(retried ? ",\"retried\":true,\"termination\":\"" : ",\"retried\":false,\"termination\":\"", to: &buffer)
+        append(termination.rawValue, to: &buffer)
+        append("\"}\n", to: &buffer)
+    }
+
+    /// The line as a string, newline included.
+    public var jsonLine: String {
+        var buffer: [UInt8] = []
+        write(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
+    // MARK: Encoding
+
+    /// Appends `value` as a JSON string (RFC 8259 section 7): quote, backslash and control
+    /// characters escaped (DEL too), U+2028 and U+2029 escaped for consumers that treat them as line
+    /// ends, every other character as UTF-8.
+    public static func appendJSONString(_ value: String, to buffer: inout [UInt8]) {
+        buffer.append(UInt8(ascii: "\""))
+        let utf8 = value.utf8
+        var index = utf8.startIndex
+        while index != utf8.endIndex {
+            let byte = utf8[index]
+            switch byte {
+            case UInt8(ascii: "\""): buffer.append(contentsOf: [0x5C, 0x22])
+            case UInt8(ascii: "\\"): buffer.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: buffer.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: buffer.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: buffer.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0x00..<0x20, 0x7F: appendUnicodeEscape(UInt16(byte), to: &buffer)
+            case 0xE2:
+                // U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8.
+                let second = utf8.index(after: index)
+                if second != utf8.endIndex, utf8[second] == 0x80 {
+                    let third = utf8.index(after: second)
+                    if third != utf8.endIndex, utf8[third] == 0xA8 || utf8[third] == 0xA9 {
+                        appendUnicodeEscape(utf8[third] == 0xA8 ? 0x2028 : 0x2029, to: &buffer)
+                        index = utf8.index(after: third)
+                        continue
+                    }
+                }
+                buffer.append(byte)
+            default: buffer.append(byte)
+            }
+            index = utf8.index(after: index)
+        }
+        buffer.append(UInt8(ascii: "\""))
+    }
+
+    private static func appendUnicodeEscape(_ code: UInt16, to buffer: inout [UInt8]) {
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        buffer.append(contentsOf: [0x5C, UInt8(ascii: "u")])
+        for shift in stride(from: 12, through: 0, by: -4) { buffer.append(hex[Int((code >> UInt16(shift)) & 0xF)]) }
+    }
+
+    /// Milliseconds with three decimals ("12.345"), never negative.
+    static func appendMilliseconds(_ duration: Duration, to buffer: inout [UInt8]) {
+        let (seconds, attoseconds) = duration.components
+        let microseconds = max(0, seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
+        append("\(microseconds / 1000).", to: &buffer)
+        let fraction = microseconds % 1000
+        if fraction < 100 { buffer.append(UInt8(ascii: "0")) }
+        if fraction < 10 { buffer.append(UInt8(ascii: "0")) }
+        append("\(fraction)", to: &buffer)
+    }
+
+    /// RFC 3339 UTC with milliseconds: 2024-05-01T12:34:56.789Z.
+    static func appendTimestamp(_ unixMilliseconds: Int64, to buffer: inout [UInt8]) {
+        let milliseconds = unixMilliseconds.modulo(1000)
+        let totalSeconds = (unixMilliseconds - milliseconds) / 1000
+        let secondsOfDay = totalSeconds.modulo(86_400)
+        let days = (totalSeconds - secondsOfDay) / 86_400
+        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        appendPadded(year, width: 4, to: &buffer)
+        buffer.append(UInt8(ascii: "-"))
+        appendPadded(month, width: 2, to: &buffer)
+        buffer.append(UInt8(ascii: "-"))
+        appendPadded(day, width: 2, to: &buffer)
+        buffer.append(UInt8(ascii: "T"))
+        appendPadded(secondsOfDay / 3600, width: 2, to: &buffer)
+        buffer.append(UInt8(ascii: ":"))
+        appendPadded(secondsOfDay % 3600 / 60, width: 2, to: &buffer)
+        buffer.append(UInt8(ascii: ":"))
+        appendPadded(secondsOfDay % 60, width: 2, to: &buffer)
+        buffer.append(UInt8(ascii: "."))
+        appendPadded(milliseconds, width: 3, to: &buffer)
+        buffer.append(UInt8(ascii: "Z"))
+    }
+
+    /// Proleptic Gregorian date of a day count since 1970-01-01 (the well-known era-based method:
+    /// 400-year eras of 146097 days, years starting in March so the leap day comes last).
+    static func civilDate(daysSinceEpoch days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    private static func appendPadded(_ value: Int64, width: Int, to buffer: inout [UInt8]) {
+        let digits = String(value)
+        for _ in digits.utf8.count..<max(width, digits.utf8.count) { buffer.append(UInt8(ascii: "0")) }
+        buffer.append(contentsOf: digits.utf8)
+    }
+
+    private func appendOptional(_ value: String?, to buffer: inout [UInt8]) {
+        if let value {
+            AccessLogRecord.appendJSONString(value, to: &buffer)
+        } else {
+            append("null", to: &buffer)
+        }
+    }
+}
+
+private func append(_ text: String, to buffer: inout [UInt8]) {
+    buffer.append(contentsOf: text.utf8)
+}
+
+extension Int64 {
+    fileprivate func modulo(_ divisor: Int64) -> Int64 {
+        let remainder = self % divisor
+        return remainder < 0 ? remainder + divisor : remainder
+    }
+}

@@ -1,0 +1,267 @@
+import HTTP1
+
+/// Header hygiene between client and upstream, as pure functions over message heads.
+///
+/// Toward the upstream the gateway speaks as itself: the client's credentials for the gateway,
+/// its cookies, its hop-by-hop headers and any forwarding headers it made up are dropped, and the
+/// legacy token, the upstream's `Host`, the forwarding headers and a request id are set.
+/// Toward the client, links that point at the upstream are made to point at the gateway, and the
+/// upstream's cookies and hop-by-hop headers are dropped.
+public enum HeaderRewriter {
+    /// Hop-by-hop fields (RFC 9110 section 7.6.1, plus the non-standard `Keep-Alive` and
+    /// `Proxy-Connection` still seen in the wild, and the proxy authentication pair, which concerns
+    /// only the next hop). Fields named in `Connection` are hop-by-hop too.
+    /// `Transfer-Encoding` is among them because the gateway frames each message itself.
+    public static let hopByHopFields = ["Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer",
+                                        "Transfer-Encoding", "Upgrade", "Proxy-Authenticate",
+                                        "Proxy-Authorization"]
+
+    /// The client's credentials for the gateway, never forwarded. `Cookie` is among them: the
+    /// gateway drops every upstream `Set-Cookie`, so any cookie a client sends was not set through
+    /// it, and a forwarded session cookie could make the upstream act as someone other than the
+    /// account the gateway chose.
+    public static let clientCredentialFields = ["Authorization", "Proxy-Authorization", "X-API-Key", "Cookie"]
+
+    /// Forwarding fields a client could forge. The gateway trusts no proxy in front of it (none is
+    /// configurable), so it drops these and sets its own from what it saw on the connection.
+    public static let forwardingFields = ["Forwarded", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
+                                          "X-Forwarded-Port", "X-Real-IP"]
+
+    /// Response fields that may carry a URL of the upstream (`x-next-page-url` is TOPdesk's paging
+    /// link).
+    public static let linkFields = ["Location", "Content-Location", "X-Next-Page-URL"]
+
+    public static let requestIDField = "X-Request-ID"
+
+    /// What the request rewrite needs to know besides the client's head.
+    public struct RequestContext: Sendable {
+        public var upstream: UpstreamURL
+        /// Value for `Authorization`, e.g. `LegacyToken.authorizationHeaderValue`.
+        public var authorization: String
+        /// The client's IP address as the connection saw it.
+        public var clientAddress: String
+        /// Scheme clients used to reach the gateway: "https", or "http" on a plain loopback listener.
+        public var externalScheme: String
+        /// From `requestID(for:generate:)`.
+        public var requestID: String
+        /// The request body's length; the gateway has buffered it whole and frames it with
+        /// `Content-Length`.
+        public var bodyLength: Int
+
+        public init(upstream: UpstreamURL, authorization: String, clientAddress: String,
+                    externalScheme: String = "https", requestID: String, bodyLength: Int) {
+            self.upstream = upstream
+            self.authorization = authorization
+            self.clientAddress = clientAddress
+            self.externalScheme = externalScheme
+            self.requestID = requestID
+            self.bodyLength = bodyLength
+        }
+    }
+
+    public enum RewriteError: Error, Sendable, Equatable {
+        /// Only origin-form (`/path?query`) and absolute-form (`https://host/path`) targets can
+        /// be forwarded; `*` and authority-form cannot. Answer 400.
+        case unsupportedRequestTarget
+    }
+
+    // MARK: Request
+
+    /// The head to send upstream for the client's `head`.
+    ///
+    /// The target's path gets the upstream's prefix in front and is otherwise passed byte for byte
+    /// (`%20` stays `%20`; LEGACY_API.md: incident numbers travel that way). `Expect` is dropped:
+    /// the body is already buffered whole, nothing is left to wait for.
+    public static func upstreamRequest(_ head: HTTPRequestHead,
+                                       context: RequestContext) throws(RewriteError) -> HTTPRequestHead {
+        let target = try upstreamTarget(head.target, pathPrefix: context.upstream.pathPrefix)
+        let clientHost = head.headers.first(name: "Host").flatMap(saneAuthority)
+        let hadBody = head.headers.contains(name: "Content-Length") || head.headers.contains(name: "Transfer-Encoding")
+
+        var headers = head.headers
+        removeHopByHopFields(from: &headers)
+        headers.removeAll { field in
+            clientCredentialFields.contains { field.name.equalsIgnoringASCIICase($0) }
+                || forwardingFields.contains { field.name.equalsIgnoringASCIICase($0) }
+                || field.name.equalsIgnoringASCIICase("Expect")
+                || field.name.equalsIgnoringASCIICase("Content-Length")
+        }
+        headers.replaceOrAdd(name: "Host", value: context.upstream.authority)
+        headers.add(name: "Authorization", value: context.authorization)
+        headers.add(name: "X-Forwarded-For", value: context.clientAddress)
+        headers.add(name: "X-Forwarded-Proto", value: context.externalScheme)
+        if let clientHost { headers.add(name: "X-Forwarded-Host", value: clientHost) }
+        headers.replaceOrAdd(name: requestIDField, value: context.requestID)
+        if hadBody || context.bodyLength > 0 {
+            headers.add(name: "Content-Length", value: String(context.bodyLength))
+        }
+        return HTTPRequestHead(method: head.method, target: target, version: .http1_1, headers: headers)
+    }
+
+    /// The target to send upstream: the path prefix, then the client's path and query unchanged.
+    /// An absolute-form target (RFC 9112 section 3.2.2) is reduced to its path and query.
+    public static func upstreamTarget(_ target: String, pathPrefix: String) throws(RewriteError) -> String {
+        var pathAndQuery = Substring(target)
+        if !target.hasPrefix("/") {
+            let lower = target.prefix(8).lowercased()
+            guard lower.hasPrefix("http://") || lower.hasPrefix("https://"),
+                  let schemeEnd = target.range(of: "://") else { throw .unsupportedRequestTarget }
+            let afterAuthority = target[schemeEnd.upperBound...]
+            let pathStart = afterAuthority.firstIndex { $0 == "/" || $0 == "?" } ?? afterAuthority.endIndex
+            pathAndQuery = afterAuthority[pathStart...]
+            if !pathAndQuery.hasPrefix("/") { pathAndQuery = "/" + pathAndQuery }
+        }
+        return pathPrefix + pathAndQuery
+    }
+
+    /// The client's request id when it is sane (1 to 128 characters of `A-Z a-z 0-9 . _ -`), else
+    /// a fresh one from `generate`. Anything else could smuggle text into logs or upstream headers.
+    public static func requestID(for headers: HTTPHeaders, generate: () -> String) -> String {
+        if let candidate = headers.first(name: requestIDField), isSaneRequestID(candidate) { return candidate }
+        return generate()
+    }
+
+    public static func isSaneRequestID(_ candidate: String) -> Bool {
+        let bytes = candidate.utf8
+        guard (1...128).contains(bytes.count) else { return false }
+        return bytes.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A)
+                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+        }
+    }
+
+    /// 32 lower-case hex digits from the system's random generator.
+    public static func generateRequestID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        func hex16(_ value: UInt64) -> String {
+            let digits = String(value, radix: 16)
+            return String(repeating: "0", count: 16 - digits.count) + digits
+        }
+        return hex16(generator.next()) + hex16(generator.next())
+    }
+
+    // MARK: Response
+
+    /// The head to send the client for the upstream's `head`. `externalOrigin` is the gateway as
+    /// the client addressed it (`externalOrigin(scheme:host:)`); when nil, links are left alone.
+    /// `Transfer-Encoding` is dropped with the other hop-by-hop fields: the caller frames the body
+    /// (keeping `Content-Length` when present, else chunked for HTTP/1.1 or close-delimited).
+    public static func clientResponse(_ head: HTTPResponseHead, upstream: UpstreamURL,
+                                      externalOrigin: String?) -> HTTPResponseHead {
+        var headers = head.headers
+        removeHopByHopFields(from: &headers)
+        headers.remove(name: "Set-Cookie")
+        headers.remove(name: "Set-Cookie2")
+        if let externalOrigin {
+            var rewritten = HTTPHeaders()
+            for field in headers {
+                let isLink = linkFields.contains { field.name.equalsIgnoringASCIICase($0) }
+                let value = isLink
+                    ? rewriteLink(field.value, upstream: upstream, externalOrigin: externalOrigin) ?? field.value
+                    : field.value
+                rewritten.add(name: field.name, value: value)
+            }
+            headers = rewritten
+        }
+        return HTTPResponseHead(status: head.status, reason: head.reason, version: .http1_1, headers: headers)
+    }
+
+    /// "scheme://host" from the client's `Host` header, or nil when it is missing or not a plain
+    /// authority (a forged Host must not end up in a Location we send).
+    public static func externalOrigin(scheme: String, host: String?) -> String? {
+        guard let host, let authority = saneAuthority(host) else { return nil }
+        return "\(scheme)://\(authority)"
+    }
+
+    /// A link pointing into the upstream, rewritten to point at the gateway; nil when it does not
+    /// point there (another origin, or outside the upstream's path prefix).
+    ///
+    /// Absolute (`https://td.example:8443/prefix/tas/...`) and scheme-relative (`//td.example/...`)
+    /// links are compared by scheme, host and port (default ports made explicit) and must lie under
+    /// the prefix. A path-absolute link (`/prefix/tas/...`) keeps its form and only loses the
+    /// prefix, since the gateway serves the install's paths at its root; other relative links are
+    /// left alone.
+    public static func rewriteLink(_ value: String, upstream: UpstreamURL, externalOrigin: String) -> String? {
+        if value.hasPrefix("/") && !value.hasPrefix("//") {
+            guard !upstream.pathPrefix.isEmpty else { return nil }
+            return strippingPrefix(upstream.pathPrefix, from: Substring(value)).map { String($0) }
+        }
+        let scheme: String
+        let afterScheme: Substring
+        if value.hasPrefix("//") {
+            scheme = upstream.scheme
+            afterScheme = value.dropFirst(2)
+        } else {
+            guard let separator = value.range(of: "://") else { return nil }
+            scheme = value[..<separator.lowerBound].lowercased()
+            afterScheme = value[separator.upperBound...]
+        }
+        guard scheme == upstream.scheme else { return nil }
+        let authorityEnd = afterScheme.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? afterScheme.endIndex
+        guard let (host, port) = splitAuthority(afterScheme[..<authorityEnd]),
+              host.lowercased() == upstream.host, (port ?? upstream.defaultPort) == upstream.port else { return nil }
+        var rest = afterScheme[authorityEnd...]
+        if !rest.hasPrefix("/") { rest = "/" + rest }
+        guard let path = strippingPrefix(upstream.pathPrefix, from: rest) else { return nil }
+        return externalOrigin + path
+    }
+
+    // MARK: Helpers
+
+    /// Removes `Connection`, every field it names, and the other hop-by-hop fields.
+    public static func removeHopByHopFields(from headers: inout HTTPHeaders) {
+        let named = headers.listElements(name: "Connection")
+        headers.removeAll { field in
+            hopByHopFields.contains { field.name.equalsIgnoringASCIICase($0) }
+                || named.contains { field.name.equalsIgnoringASCIICase($0) }
+        }
+    }
+
+    /// `path` without `prefix`, or nil when `path` is not under it; "/" when nothing is left.
+    private static func strippingPrefix(_ prefix: String, from path: Substring) -> Substring? {
+        guard !prefix.isEmpty else { return path }
+        guard path.hasPrefix(prefix) else { return nil }
+        let rest = path.dropFirst(prefix.count)
+        if rest.isEmpty { return "/" }
+        switch rest.first {
+        case "/": return rest
+        case "?", "#": return "/" + rest
+        default: return nil
+        }
+    }
+
+    /// Host (IPv6 without brackets) and optional port; nil for user info or malformed text.
+    private static func splitAuthority(_ authority: Substring) -> (Substring, Int?)? {
+        guard !authority.isEmpty, !authority.contains("@") else { return nil }
+        var host = authority, portText: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { return nil }
+                portText = after.dropFirst()
+            }
+        } else if let colon = authority.firstIndex(of: ":") {
+            host = authority[..<colon]
+            portText = authority[authority.index(after: colon)...]
+        }
+        guard let portText else { return (host, nil) }
+        guard !portText.isEmpty, portText.allSatisfy({ $0.isASCII && $0.isNumber }), let port = Int(portText) else {
+            return nil
+        }
+        return (host, port)
+    }
+
+    /// The value if it is a plain `host[:port]` (letters, digits, `.-:[]`), else nil.
+    private static func saneAuthority(_ value: String) -> String? {
+        let bytes = value.utf8
+        guard (1...255).contains(bytes.count) else { return nil }
+        let plain = bytes.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A)
+                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ":")
+                || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "]")
+        }
+        return plain ? value : nil
+    }
+}

@@ -1,0 +1,110 @@
+import HTTP1
+
+/// Sends the response to one request. Loop-confined: use it from the request's `eventLoop` only.
+/// Exactly one of: `respond(_:body:)`, or `sendHead` + `sendBody`* + `sendEnd`. Calls after the
+/// response is complete, or after the connection closed, are ignored.
+///
+/// One responder is made per request (a small object): reusing one per connection would let a
+/// handler holding on to an old responder write into a later request's response.
+public final class HTTPResponder {
+    enum Progress {
+        case notStarted
+        case streaming(framing: ResponseFraming)
+        case finished
+    }
+
+    enum ResponseFraming {
+        case none
+        case chunked
+        case length(remaining: Int)
+        /// Neither Content-Length nor chunked: the body ends when the connection closes.
+        case untilClose
+    }
+
+    private weak var owner: HTTPServerConnection?
+    let method: String
+    let version: HTTPVersion
+    var progress: Progress = .notStarted
+
+    /// Called when pending output fell below the low-water mark after `isWritable` was false.
+    public var onWritable: (() -> Void)?
+    /// Called when the client went away before the response was complete.
+    public var onClosed: (() -> Void)?
+
+    init(owner: HTTPServerConnection, method: String, version: HTTPVersion) {
+        self.owner = owner
+        self.method = method
+        self.version = version
+    }
+
+    /// False while more than the high-water mark of output is pending (stop producing until
+    /// `onWritable`), and after the connection closed.
+    public var isWritable: Bool {
+        guard let owner, owner.connection.isOpen else { return false }
+        return owner.connection.isWritable
+    }
+
+    /// Response bytes queued on the connection but not yet taken by the socket.
+    public var pendingWriteBytes: Int {
+        owner?.connection.pendingWriteBytes ?? 0
+    }
+
+    var isFinished: Bool {
+        if case .finished = progress { return true }
+        return false
+    }
+
+    /// Sends a whole response. Adds `Content-Length` when the head has neither it nor
+    /// `Transfer-Encoding` and the status allows a body; head and body go out in one gathered
+    /// write. For a HEAD request the body is not sent.
+    public func respond(_ head: HTTPResponseHead, body: [UInt8]) {
+        guard case .notStarted = progress, let owner else { return }
+        progress = .finished
+        owner.writeWholeResponse(head, body: body, method: method, version: version)
+    }
+
+    /// Starts a streamed response. Set `Content-Length` or `Transfer-Encoding: chunked` in the
+    /// head; with neither, the body runs until the connection closes.
+    public func sendHead(_ head: HTTPResponseHead) {
+        guard case .notStarted = progress, let owner else { return }
+        progress = .streaming(framing: owner.writeStreamingHead(head, method: method, version: version))
+    }
+
+    /// Sends part of the body, chunk-encoded when the head said chunked. Bytes beyond a declared
+    /// Content-Length are dropped.
+    public func sendBody(_ bytes: [UInt8]) {
+        guard case .streaming(let framing) = progress, let owner, !bytes.isEmpty else { return }
+        switch framing {
+        case .none:
+            return
+        case .chunked:
+            owner.writeChunk(bytes)
+        case .length(let remaining):
+            guard remaining > 0 else { return }
+            if bytes.count <= remaining {
+                owner.connection.write(bytes)
+                progress = .streaming(framing: .length(remaining: remaining - bytes.count))
+            } else {
+                owner.connection.write(Array(bytes[..<remaining]))
+                progress = .streaming(framing: .length(remaining: 0))
+            }
+        case .untilClose:
+            owner.connection.write(bytes)
+        }
+    }
+
+    /// Ends a streamed response (with trailers, when chunked).
+    public func sendEnd(trailers: HTTPHeaders? = nil) {
+        guard case .streaming(let framing) = progress, let owner else { return }
+        progress = .finished
+        owner.endStreamingResponse(framing: framing, trailers: trailers)
+    }
+
+    func connectionClosed() {
+        progress = .finished
+        let onClosed = self.onClosed
+        self.onClosed = nil
+        onWritable = nil
+        onClosed?()
+    }
+}

@@ -1,0 +1,119 @@
+import HTTP1
+
+extension HTTPServerConnection {
+    private static let crlf: [UInt8] = [13, 10]
+
+    func writeWholeResponse(_ head: HTTPResponseHead, body: [UInt8], method: String, version: HTTPVersion) {
+        let framing = serializeHead(head, method: method, version: version, wholeBodyCount: body.count)
+        if case .none = framing {
+            connection.write(headBuffer)
+        } else {
+            connection.write(headBuffer, body)
+        }
+        responseFinished()
+    }
+
+    func writeStreamingHead(
+        _ head: HTTPResponseHead, method: String, version: HTTPVersion
+    ) -> HTTPResponder.ResponseFraming {
+        let framing = serializeHead(head, method: method, version: version, wholeBodyCount: nil)
+        connection.write(headBuffer)
+        return framing
+    }
+
+    func writeChunk(_ bytes: [UInt8]) {
+        var prefix: [UInt8] = []
+        prefix.reserveCapacity(10)
+        appendHex(bytes.count, to: &prefix)
+        prefix.append(contentsOf: Self.crlf)
+        connection.write(contentsOf: [prefix, bytes, Self.crlf])
+    }
+
+    func endStreamingResponse(framing: HTTPResponder.ResponseFraming, trailers: HTTPHeaders?) {
+        switch framing {
+        case .chunked:
+            var last: [UInt8] = []
+            HTTPSerializer.writeLastChunk(trailers: trailers, into: &last)
+            connection.write(last)
+        case .length(let remaining) where remaining > 0:
+            // Fewer bytes than announced: only closing the connection tells the client so.
+            machine.responseRequiresClose()
+        case .none, .length, .untilClose:
+            break
+        }
+        responseFinished()
+    }
+
+    private func responseFinished() {
+        responder = nil
+        act(machine.responseEnded(now: loop.now))
+    }
+
+    /// Serializes `head` into `headBuffer`, adding what the connection needs: `Content-Length` for a
+    /// whole body without framing, `Connection: close` when this is the last response,
+    /// `Connection: keep-alive` for an HTTP/1.0 client that keeps the connection. Returns how the
+    /// body is framed. Extra fields are appended to the serialized bytes rather than to a copy of
+    /// the head's header list, which would copy every field.
+    private func serializeHead(
+        _ head: HTTPResponseHead, method: String, version: HTTPVersion, wholeBodyCount: Int?
+    ) -> HTTPResponder.ResponseFraming {
+        let headers = head.headers
+        let status = head.status
+        // RFC 9110 section 6.4.1: no content in 1xx, 204 and 304 responses, nor in answers to HEAD.
+        let statusAllowsBody = status >= 200 && status != 204 && status != 304
+        let transferCodings = headers.listElements(name: "Transfer-Encoding")
+        let declaredLength = headers.first(name: "Content-Length")
+        let connectionOptions = headers.listElements(name: "Connection")
+        let saysClose = connectionOptions.contains { $0.equalsIgnoringASCIICase("close") }
+        let saysKeepAlive = connectionOptions.contains { $0.equalsIgnoringASCIICase("keep-alive") }
+
+        var addedLength: Int?
+        let framing: HTTPResponder.ResponseFraming
+        if !statusAllowsBody {
+            framing = .none
+        } else if !transferCodings.isEmpty {
+            let chunked = transferCodings.last!.equalsIgnoringASCIICase("chunked")
+            framing = chunked ? .chunked : .untilClose
+        } else if let declaredLength {
+            if let length = Int(declaredLength.trimmingOptionalWhitespace()), length >= 0 {
+                framing = .length(remaining: length)
+            } else {
+                framing = .untilClose
+            }
+        } else if let wholeBodyCount {
+            if method != "HEAD" || wholeBodyCount > 0 { addedLength = wholeBodyCount }
+            framing = .length(remaining: wholeBodyCount)
+        } else {
+            framing = .untilClose
+        }
+        if saysClose { machine.responseRequiresClose() }
+        if case .untilClose = framing { machine.responseRequiresClose() }
+
+        headBuffer.removeAll(keepingCapacity: true)
+        HTTPSerializer.writeHead(head, into: &headBuffer)
+        headBuffer.removeLast(2)  // the empty line; extra fields go before it
+        if let addedLength {
+            headBuffer.append(contentsOf: "Content-Length: ".utf8)
+            appendDecimal(addedLength, to: &headBuffer)
+            headBuffer.append(contentsOf: Self.crlf)
+        }
+        if !machine.keepAlive {
+            if !saysClose { headBuffer.append(contentsOf: "Connection: close\r\n".utf8) }
+        } else if version == .http1_0 && !saysKeepAlive {
+            headBuffer.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+        }
+        headBuffer.append(contentsOf: Self.crlf)
+        return method == "HEAD" ? .none : framing
+    }
+
+    private func appendDecimal(_ value: Int, to buffer: inout [UInt8]) {
+        if value >= 10 { appendDecimal(value / 10, to: &buffer) }
+        buffer.append(UInt8(ascii: "0") + UInt8(value % 10))
+    }
+
+    private func appendHex(_ value: Int, to buffer: inout [UInt8]) {
+        if value >= 16 { appendHex(value / 16, to: &buffer) }
+        let digit = UInt8(value % 16)
+        buffer.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
+    }
+}

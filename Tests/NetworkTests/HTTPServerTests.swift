@@ -1,0 +1,238 @@
+import Foundation
+import HTTP1
+import Synchronization
+import Testing
+@testable import Network
+
+@Suite("HTTP server")
+struct HTTPServerTests {
+    static func get(_ path: String, _ extra: String = "") -> String {
+        "GET \(path) HTTP/1.1\r\nHost: test\r\n\(extra)\r\n"
+    }
+
+    /// Answers with the path (and the body length when there is a body).
+    static let echoPath: @Sendable (HTTPServerRequest, HTTPResponder) -> Void = { request, responder in
+        let text = request.body.isEmpty ? request.head.target : "\(request.head.target) \(request.body.count)"
+        responder.respond(.ok([("Content-Type", "text/plain")]), body: Array(text.utf8))
+    }
+
+    @Test("keep-alive serves several requests on one connection")
+    func keepAlive() throws {
+        try withServer(handler: Self.echoPath) { _, port in
+            let client = try RawHTTPClient(port: port)
+            for index in 0..<5 {
+                try client.send(Self.get("/r\(index)"))
+                let response = try client.readResponse()
+                #expect(response.head.status == 200)
+                #expect(response.text == "/r\(index)")
+                #expect(response.head.headers.first(name: "Content-Length") == "\(response.body.count)")
+                #expect(!response.head.headers.contains(name: "Connection"))
+            }
+        }
+    }
+
+    @Test("pipelined requests are answered in order even when handlers finish out of order")
+    func pipelining() throws {
+        try withServer(handler: { request, responder in
+            // Later requests would finish first if the server ran them concurrently.
+            let delay = 50 - 10 * (Int(request.head.target.dropFirst()) ?? 0)
+            request.eventLoop.scheduleTimer(after: .milliseconds(max(delay, 0))) {
+                responder.respond(.ok(), body: Array(request.head.target.utf8))
+            }
+        }) { _, port in
+            let client = try RawHTTPClient(port: port)
+            try client.send((0..<5).map { Self.get("/\($0)") }.joined())
+            let bodies = try (0..<5).map { _ in try client.readResponse().text }
+            #expect(bodies == ["/0", "/1", "/2", "/3", "/4"])
+        }
+    }
+
+    @Test("a chunked streamed response arrives intact with its trailers")
+    func chunkedStreaming() throws {
+        let pieces = (0..<20).map { index in [UInt8](repeating: UInt8(65 + index), count: 1000 * (index + 1)) }
+        try withServer(handler: { request, responder in
+            responder.sendHead(.ok([("Transfer-Encoding", "chunked")]))
+            var remaining = pieces[...]
+            func sendNext() {
+                guard let piece = remaining.popFirst() else {
+                    responder.sendEnd(trailers: ["X-Checksum": "done"])
+                    return
+                }
+                responder.sendBody(piece)
+                request.eventLoop.scheduleTimer(after: .milliseconds(2)) { sendNext() }
+            }
+            sendNext()
+        }) { _, port in
+            let client = try RawHTTPClient(port: port)
+            try client.send(Self.get("/stream"))
+            let response = try client.readResponse()
+            #expect(response.head.headers.first(name: "Transfer-Encoding") == "chunked")
+            #expect(response.body == pieces.flatMap { $0 })
+            #expect(response.trailers?.first(name: "X-Checksum") == "done")
+            // The connection is still usable.
+            try client.send(Self.get("/again"))
+            #expect(try client.readResponse().head.status == 200)
+        }
+    }
+
+    @Test("a slow client sending its request one byte at a time gets its answer")
+    func slowClient() throws {
+        try withServer(handler: Self.echoPath) { _, port in
+            let client = try RawHTTPClient(port: port)
+            let request = "POST /slow HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\n0123456789"
+                + Self.get("/next")
+            for byte in request.utf8 {
+                try client.send([byte])
+                usleep(1000)
+            }
+            #expect(try client.readResponse().text == "/slow 10")
+            #expect(try client.readResponse().text == "/next")
+        }
+    }
+
+    @Test("a client that stops reading makes the server stop producing; pending output stays bounded")
+    func backPressure() throws {
+        let chunk = [UInt8](repeating: 120, count: 64 * 1024)
+        let total = 48 * 1024 * 1024
+        let produced = Atomic<Int>(0)
+        let maxPending = Atomic<Int>(0)
+        try withServer(handler: { request, responder in
+            responder.sendHead(.ok([("Content-Length", "\(total)")]))
+            func pump() {
+                while responder.isWritable && produced.load(ordering: .relaxed) < total {
+                    responder.sendBody(chunk)
+                    produced.add(chunk.count, ordering: .relaxed)
+                    maxPending.max(responder.pendingWriteBytes, ordering: .relaxed)
+                }
+                if produced.load(ordering: .relaxed) >= total { responder.sendEnd() }
+            }
+            responder.onWritable = pump
+            pump()
+        }) { _, port in
+            let client = try RawHTTPClient(port: port, timeoutSeconds: 10)
+            try client.send(Self.get("/big"))
+            // Not reading: the server must stall once the socket buffers and its high-water mark fill.
+            usleep(500_000)
+            let stalledAt = produced.load(ordering: .relaxed)
+            usleep(300_000)
+            #expect(produced.load(ordering: .relaxed) == stalledAt)
+            #expect(stalledAt < total / 2)
+            let response = try client.readResponse()
+            #expect(response.body.count == total)
+            #expect(produced.load(ordering: .relaxed) == total)
+            // High-water mark (256 KiB) plus one chunk.
+            #expect(maxPending.load(ordering: .relaxed) <= 256 * 1024 + chunk.count)
+        }
+    }
+
+    @Test("the header timeout answers 408 and closes a connection with a half-sent request")
+    func headerTimeout() throws {
+        try withServer(configure: { $0.headerTimeout = .milliseconds(300) }, handler: Self.echoPath) { _, port in
+            let client = try RawHTTPClient(port: port)
+            let start = ContinuousClock.now
+            try client.send("GET /half HTTP/1.1\r\nHost: te")
+            let response = try client.readResponse()
+            #expect(response.head.status == 408)
+            #expect(response.head.headers.first(name: "Connection") == "close")
+            #expect(client.readsEOF())
+            #expect(ContinuousClock.now - start < .seconds(3))
+            #expect(ContinuousClock.now - start >= .milliseconds(300))
+        }
+    }
+
+    @Test("an idle keep-alive connection is closed after the idle timeout")
+    func idleTimeout() throws {
+        try withServer(configure: { $0.idleTimeout = .milliseconds(300) }, handler: Self.echoPath) { _, port in
+            let client = try RawHTTPClient(port: port)
+            try client.send(Self.get("/once"))
+            #expect(try client.readResponse().head.status == 200)
+            let start = ContinuousClock.now
+            #expect(client.readsEOF())
+            #expect(ContinuousClock.now - start >= .milliseconds(250))
+        }
+    }
+
+    @Test("Expect: 100-continue gets the interim response before the body is sent")
+    func expectContinue() throws {
+        try withServer(handler: Self.echoPath) { _, port in
+            let client = try RawHTTPClient(port: port)
+            try client.send("PUT /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+            let interim = try #require(try client.receive())
+            #expect(String(decoding: interim, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n")
+            try client.send("hello")
+            #expect(try client.readResponse().text == "/upload 5")
+        }
+    }
+
+    @Test("a body over maxBodyBytes gets 413 and the connection closes")
+    func bodyTooLarge() throws {
+        try withServer(configure: { $0.maxBodyBytes = 1000 }, handler: Self.echoPath) { _, port in
+            let declared = try RawHTTPClient(port: port)
+            try declared.send("POST /big HTTP/1.1\r\nHost: test\r\nContent-Length: 1001\r\n\r\n")
+            let first = try declared.readResponse()
+            #expect(first.head.status == 413)
+            #expect(first.head.headers.first(name: "Connection") == "close")
+            #expect(declared.readsEOF())
+
+            let chunked = try RawHTTPClient(port: port)
+            try chunked.send("POST /big HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for _ in 0..<3 { try chunked.send("190\r\n" + String(repeating: "x", count: 400) + "\r\n") }
+            #expect(try chunked.readResponse().head.status == 413)
+            #expect(chunked.readsEOF())
+
+            let fits = try RawHTTPClient(port: port)
+            try fits.send("POST /fits HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\n"
+                          + String(repeating: "y", count: 1000))
+            #expect(try fits.readResponse().text == "/fits 1000")
+        }
+    }
+
+    @Test("a malformed request gets the parser's suggested status with Connection: close, then EOF")
+    func parseError() throws {
+        try withServer(handler: Self.echoPath) { _, port in
+            let client = try RawHTTPClient(port: port)
+            try client.send("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n")
+            let response = try client.readResponse()
+            #expect(response.head.status == 400)
+            #expect(response.head.headers.first(name: "Connection") == "close")
+            #expect(client.readsEOF())
+        }
+    }
+
+    @Test("HTTP/1.0 and Connection: close requests get Connection: close and the connection ends")
+    func connectionClose() throws {
+        try withServer(handler: Self.echoPath) { _, port in
+            let client = try RawHTTPClient(port: port)
+            try client.send(Self.get("/bye", "Connection: close\r\n"))
+            let response = try client.readResponse()
+            #expect(response.head.headers.first(name: "Connection") == "close")
+            #expect(client.readsEOF())
+
+            let old = try RawHTTPClient(port: port)
+            try old.send("GET /old HTTP/1.0\r\n\r\n")
+            #expect(try old.readResponse().text == "/old")
+            #expect(old.readsEOF())
+
+            let kept = try RawHTTPClient(port: port)
+            try kept.send("GET /kept HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            #expect(try kept.readResponse().head.headers.first(name: "Connection") == "keep-alive")
+            try kept.send("GET /kept2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            #expect(try kept.readResponse().text == "/kept2")
+        }
+    }
+
+    @Test("a HEAD response carries Content-Length but no body")
+    func headRequest() throws {
+        try withServer(handler: { _, responder in
+            responder.respond(.ok(), body: Array("twelve bytes".utf8))
+        }) { _, port in
+            let client = try RawHTTPClient(port: port)
+            try client.send("HEAD / HTTP/1.1\r\nHost: test\r\n\r\n")
+            let response = try client.readResponse(method: "HEAD")
+            #expect(response.head.headers.first(name: "Content-Length") == "12")
+            #expect(response.body.isEmpty)
+            try client.send(Self.get("/"))
+            #expect(try client.readResponse().text == "twelve bytes")
+        }
+    }
+}

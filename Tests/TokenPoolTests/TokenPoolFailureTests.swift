@@ -1,0 +1,202 @@
+import Dispatch
+import Testing
+@testable import TokenPool
+
+@Suite("Invalidation, failures and back-off")
+struct TokenPoolFailureTests {
+    @Test("Invalidating removes exactly the rejected token; a stale invalidation is ignored")
+    func invalidatesOnlyTheRejectedToken() throws {
+        let client = FakeLoginClient(respond: { _, _, n in .success("token-\(n)") })
+        let pool = makePool(client: client, clock: ManualClock())
+        let account = try #require(pool.account(for: operatorKey))
+        let first = LeaseResults()
+        account.leaseNow(into: first)
+        let token1 = try first.all[0].get()
+
+        #expect(pool.invalidate(token1) == .invalidated)
+        let second = LeaseResults()
+        account.leaseNow(into: second)
+        let token2 = try second.all[0].get()
+        #expect(token2.value == "token-2")
+        #expect(token2.generation > token1.generation)
+
+        #expect(pool.invalidate(token1) == .alreadyGone)
+        #expect(account.immediateToken() == token2)
+        #expect(client.loginCount == 2)
+    }
+
+    @Test("Many concurrent 401s for one token cause one invalidation and one new login")
+    func concurrentInvalidations() throws {
+        let client = FakeLoginClient()
+        let pool = makePool(client: client, clock: ManualClock())
+        let account = try #require(pool.account(for: operatorKey))
+        account.leaseNow(into: LeaseResults())
+        client.completeNextLogin()
+        let token = try #require(account.immediateToken())
+
+        let outcomes = LeaseResults()
+        let invalidated = LeaseResults()
+        DispatchQueue.concurrentPerform(iterations: 200) { _ in
+            if pool.invalidate(token) == .invalidated { invalidated.record(.failure(.shuttingDown)) }
+            account.leaseNow(into: outcomes)
+        }
+        #expect(invalidated.all.count == 1)
+        #expect(client.loginCount == 2)
+        client.completeNextLogin()
+        #expect(Set(outcomes.tokens) == ["token-2"])
+        #expect(outcomes.all.count == 200)
+    }
+
+    static let classified: [(String, LoginFailure?, TokenAccountStatus.Phase, Bool)] = [
+        ("401", .badCredentials, .unhealthy, true),
+        ("403 REST realm", .missingAPIPermission, .unhealthy, true),
+        ("500", .upstreamStatus(500), .backingOff, false),
+        ("network", .network(detail: "connection refused"), .backingOff, false),
+        ("HTML 200", nil, .backingOff, false),
+    ]
+
+    @Test("Login failures are classified: permanent ones mark the account unhealthy, others back off",
+          arguments: classified)
+    func classifiesFailures(_ name: String, _ failure: LoginFailure?, _ phase: TokenAccountStatus.Phase,
+                            _ permanent: Bool) throws {
+        let client = FakeLoginClient()
+        let clock = ManualClock()
+        let pool = makePool(client: client, clock: clock)
+        let account = try #require(pool.account(for: operatorKey))
+        let results = LeaseResults()
+        account.leaseNow(into: results)
+        account.leaseNow(into: results)
+        let answer: Result<String, LoginFailure> = failure.map { .failure($0) }
+            ?? .success("<!DOCTYPE html><html><body>Login</body></html>")
+        client.completeNextLogin(with: answer)
+
+        let expected = failure ?? .implausibleToken(reason: "the body looks like an HTML or XML page")
+        let expectedError: TokenLeaseError = permanent
+            ? .accountUnhealthy(expected) : .loginFailing(expected, retryAfter: .seconds(1))
+        #expect(results.errors == [expectedError, expectedError], "\(name)")
+        let status = account.status()
+        #expect(status.phase == phase)
+        #expect(status.isHealthy == !permanent)
+        #expect(status.consecutiveFailures == 1)
+        #expect(status.lastLoginResult == .failed(expected))
+
+        // A lease right after fails at once, without another attempt.
+        let later = LeaseResults()
+        account.leaseNow(into: later)
+        #expect(later.errors.count == 1)
+        #expect(client.loginCount == 1)
+    }
+
+    @Test("A wrong password causes one login attempt however many requests come, until a reload")
+    func wrongPasswordIsTriedOnce() throws {
+        let client = FakeLoginClient(respond: { _, password, _ in
+            password == "right" ? .success("token-ok") : .failure(.badCredentials)
+        })
+        let clock = ManualClock()
+        let pool = makePool(client: client, clock: clock)
+        let account = try #require(pool.account(for: operatorKey))
+        let results = LeaseResults()
+        for _ in 0..<600 {
+            account.leaseNow(into: results)
+            clock.advance(by: .milliseconds(100))
+        }
+        clock.advance(by: .seconds(3600))
+        account.leaseNow(into: results)
+        #expect(client.loginCount == 1)
+        #expect(results.errors.count == 601)
+        #expect(results.errors.allSatisfy { $0 == .accountUnhealthy(.badCredentials) })
+
+        pool.reload(accounts: [TokenAccountConfiguration(key: operatorKey, password: "right")])
+        #expect(account.status().phase == .idle)
+        #expect(account.status().isHealthy)
+        let afterReload = LeaseResults()
+        account.leaseNow(into: afterReload)
+        #expect(afterReload.tokens == ["token-ok"])
+        #expect(client.logins.map(\.password) == ["secret", "right"])
+        #expect(account.status().consecutiveFailures == 0)
+    }
+
+    @Test("Missing API permission is probed again only after the probe interval")
+    func permissionProbe() throws {
+        var policy = TokenPolicy()
+        policy.missingPermissionProbeInterval = .seconds(300)
+        let client = FakeLoginClient(respond: { _, _, _ in .failure(.missingAPIPermission) })
+        let clock = ManualClock()
+        let pool = makePool(policy: policy, client: client, clock: clock)
+        let account = try #require(pool.account(for: operatorKey))
+        account.leaseNow(into: LeaseResults())
+        clock.advance(by: .seconds(299))
+        account.leaseNow(into: LeaseResults())
+        #expect(client.loginCount == 1)
+        #expect(account.status().retryIn == .seconds(1))
+        clock.advance(by: .seconds(1))
+        let probe = LeaseResults()
+        account.leaseNow(into: probe)
+        #expect(client.loginCount == 2)
+        #expect(probe.errors == [.accountUnhealthy(.missingAPIPermission)])
+        #expect(account.status().consecutiveFailures == 2)
+    }
+
+    @Test("Passing failures back off exponentially up to the cap, attempts happen only when a back-off ends")
+    func backoffTiming() throws {
+        let client = FakeLoginClient(respond: { _, _, _ in .failure(.upstreamStatus(503)) })
+        let clock = ManualClock()
+        let pool = makePool(client: client, clock: clock)
+        let account = try #require(pool.account(for: operatorKey))
+        account.leaseNow(into: LeaseResults())
+        #expect(client.loginCount == 1)
+
+        let expectedSeconds: [Int64] = [1, 2, 4, 8, 16, 32, 60, 60]
+        for (index, seconds) in expectedSeconds.enumerated() {
+            #expect(account.status().retryIn == .seconds(seconds))
+            clock.advance(by: .seconds(seconds) - .milliseconds(1))
+            let early = LeaseResults()
+            account.leaseNow(into: early)
+            #expect(early.errors == [.loginFailing(.upstreamStatus(503), retryAfter: .milliseconds(1))])
+            #expect(client.loginCount == index + 1)
+            clock.advance(by: .milliseconds(1))
+            account.leaseNow(into: LeaseResults())
+            #expect(client.loginCount == index + 2)
+        }
+
+        client.setRespond { _, _, _ in .success("token-back") }
+        clock.advance(by: .seconds(60))
+        let recovered = LeaseResults()
+        account.leaseNow(into: recovered)
+        #expect(recovered.tokens == ["token-back"])
+        #expect(account.status().consecutiveFailures == 0)
+        #expect(account.status().phase == .ready)
+    }
+
+    @Test("Back-off jitter shortens each delay by up to the configured fraction")
+    func backoffJitter() {
+        var policy = TokenPolicy()
+        policy.backoffJitter = 0.2
+        #expect(policy.backoff(afterFailures: 1, jitterFraction: 0) == .seconds(1))
+        #expect(policy.backoff(afterFailures: 1, jitterFraction: 0.5) == .milliseconds(900))
+        #expect(policy.backoff(afterFailures: 3, jitterFraction: 1) == .milliseconds(3200))
+        #expect(policy.backoff(afterFailures: 200, jitterFraction: 0) == .seconds(60))
+    }
+
+    @Test("A failed renewal backs off while the current token keeps serving")
+    func failedRenewalKeepsServing() throws {
+        var policy = TokenPolicy()
+        policy.lifetime = .seconds(100)
+        policy.renewBefore = .seconds(20)
+        let client = FakeLoginClient()
+        let clock = ManualClock()
+        let pool = makePool(policy: policy, client: client, clock: clock)
+        let account = try #require(pool.account(for: operatorKey))
+        account.leaseNow(into: LeaseResults())
+        client.completeNextLogin()
+        clock.advance(by: .seconds(80))
+        #expect(account.immediateToken()?.value == "token-1")
+        client.completeNextLogin(with: .failure(.network(detail: "timeout")))
+        #expect(account.status().phase == .backingOff)
+        #expect(account.immediateToken()?.value == "token-1")
+        #expect(client.loginCount == 2)
+        clock.advance(by: .seconds(1))
+        #expect(account.immediateToken()?.value == "token-1")
+        #expect(client.loginCount == 3)
+    }
+}
