@@ -46,12 +46,14 @@ def command_run(args):
         "rps": result["requests"] / seconds, "p50Ms": result["p50Us"] / 1000, "p90Ms": result["p90Us"] / 1000,
         "p99Ms": result["p99Us"] / 1000, "maxMs": result["maxUs"] / 1000,
         "cpuSeconds": args.cpu_seconds, "cpuSecondsPer10k": args.cpu_seconds / result["requests"] * 10000,
+        # Busy CPU of processes other than the servers and wrk, in percent of the whole machine.
+        "otherCpuPercent": max(0.0, args.other_cpu_seconds) / (seconds * args.cores) * 100,
     }
     if args.round > 0:
         with open(os.path.join(args.work, "runs.jsonl"), "a") as runs:
             runs.write(json.dumps(run) + "\n")
     print(f"  {label:<24} {run['rps']:>10.0f} req/s  p50 {run['p50Ms']:.2f} ms  p99 {run['p99Ms']:.2f} ms  "
-          f"cpu {run['cpuSecondsPer10k']:.3f} s/10k", file=sys.stderr)
+          f"cpu {run['cpuSecondsPer10k']:.3f} s/10k  others {run['otherCpuPercent']:.0f}% cpu", file=sys.stderr)
     return 0
 
 
@@ -94,7 +96,8 @@ def build_sections(work):
             "rssPerIdleConnectionKB": idle["perConnectionKB"] if idle else None,
             "idleConnections": idle["count"] if idle else None,
             "idleTransport": ("plain" if target == "direct" else "tls") if idle else None,
-            "rounds": [{key: rounded(run[key], 3) for key in ("rps", "p50Ms", "p99Ms", "cpuSecondsPer10k")}
+            "rounds": [{key: rounded(run[key], 3)
+                        for key in ("rps", "p50Ms", "p99Ms", "cpuSecondsPer10k", "otherCpuPercent")}
                        for run in sorted(mine, key=lambda run: run["round"])],
         }
     return sections
@@ -144,6 +147,10 @@ def markdown(sections, ratios, settings):
             spreads.append(f"{target} {min(values):,.0f}-{max(values):,.0f}")
     if spreads:
         lines.append(f"req/s range over rounds: {', '.join(spreads)}.")
+    others = [r["otherCpuPercent"] for t in TARGETS if sections.get(t) for r in sections[t]["rounds"]]
+    if others and max(others) >= 10:
+        lines.append(f"Warning: other processes used up to {max(others):.0f}% of the machine's CPU during the "
+                     f"measured runs (median {statistics.median(others):.0f}%); figures are less comparable.")
     return "\n".join(lines)
 
 
@@ -175,6 +182,8 @@ def main():
     run.add_argument("--round", type=int, required=True)
     run.add_argument("--wrk-output", required=True)
     run.add_argument("--cpu-seconds", type=float, required=True)
+    run.add_argument("--other-cpu-seconds", type=float, required=True)
+    run.add_argument("--cores", type=int, required=True)
     summary = commands.add_parser("summary")
     summary.add_argument("--work", required=True)
     summary.add_argument("--json")

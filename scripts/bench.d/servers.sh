@@ -5,6 +5,7 @@
 
 started_pids=()
 child_pids=()
+client_pid=""
 
 die() {
     echo "bench: $*" >&2
@@ -53,10 +54,40 @@ assert_alive() {
     fi
 }
 
+# run_waited OUT ERR COMMAND...: runs a client (wrk, the idle-connection holder) in the background,
+# stdout to OUT and stderr to ERR (may be the same file), and waits for it, so that a signal reaches the script's trap at
+# once and stop_everything can end the client. Returns COMMAND's status.
+run_waited() {
+    local out=$1 err=$2 status=0
+    shift 2
+    if [[ $err == "$out" ]]; then "$@" >"$out" 2>&1 & else "$@" >"$out" 2>"$err" & fi
+    client_pid=$!
+    wait "$client_pid" || status=$?
+    client_pid=""
+    return "$status"
+}
+
+# Fails loudly when any server started here died.
+assert_all_alive() {
+    local pid
+    for pid in "${started_pids[@]}" "${child_pids[@]}"; do
+        kill -0 "$pid" 2>/dev/null || die "process $pid ($(server_name "$pid")) is no longer running; logs in $work"
+    done
+}
+
+server_name() {
+    case $1 in
+        "${sim_pid-}") echo legacy-topdesk ;;
+        "${tb_pid-}") echo tokenbridge ;;
+        *) echo nginx ;;
+    esac
+}
+
 # stop_everything: TERM to every recorded process (newest first), KILL after 5 s, then KILL to
 # any recorded child still there. Idempotent.
 stop_everything() {
     local pid i deadline
+    if [[ -n ${client_pid-} ]]; then kill -TERM "$client_pid" 2>/dev/null || true; fi
     for ((i = ${#started_pids[@]} - 1; i >= 0; i--)); do
         kill -TERM "${started_pids[i]}" 2>/dev/null || true
     done
@@ -211,4 +242,25 @@ CONF
         curl -fsS --cacert "$certs/dev-ca.pem" -H "X-API-Key: $tb_api_key" \
         "https://localhost:$tb_port$bench_path" --resolve "localhost:$tb_port:127.0.0.1"
     echo "tokenbridge pid $tb_pid ($(ls "/proc/$tb_pid/task" | wc -l) threads) on 127.0.0.1:$tb_port" >&2
+}
+
+# busy_seconds: CPU time all processes of the machine used so far, plus time the hypervisor stole
+# (/proc/stat, first line: user nice system idle iowait irq softirq steal ...). Interrupt time is
+# left out: loopback traffic of the servers measured lands there.
+busy_seconds() {
+    local label user nice system idle iowait irq softirq steal rest
+    read -r label user nice system idle iowait irq softirq steal rest </proc/stat
+    awk -v t="$((user + nice + system + steal))" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { printf "%.3f\n", t / hz }'
+}
+
+# read_children_seconds: sets children_cpu to the user + system CPU of this shell's finished
+# children so far (bash `times`, which must run in this shell: not in a pipeline or a $(...)).
+read_children_seconds() {
+    times >"$work/times.txt"
+    children_cpu=$(awk 'NR == 2 {
+        total = 0
+        for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); total += p[1] * 60 + p[2] }
+        printf "%.3f\n", total
+    }' "$work/times.txt")
 }
