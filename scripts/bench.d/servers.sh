@@ -83,20 +83,21 @@ server_name() {
     esac
 }
 
-# stop_everything: TERM to every recorded process (newest first), KILL after 5 s, then KILL to
-# any recorded child still there. Idempotent.
+# stop_everything: stops every recorded process, newest first (so TokenBridge can still log its
+# tokens out upstream): TERM, then KILL after 5 s; then KILL to any recorded child still there.
+# Idempotent.
 stop_everything() {
     local pid i deadline
     if [[ -n ${client_pid-} ]]; then kill -TERM "$client_pid" 2>/dev/null || true; fi
     for ((i = ${#started_pids[@]} - 1; i >= 0; i--)); do
-        kill -TERM "${started_pids[i]}" 2>/dev/null || true
-    done
-    deadline=$((SECONDS + 5))
-    for pid in "${started_pids[@]}" "${child_pids[@]}"; do
-        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+        pid=${started_pids[i]}
+        kill -TERM "$pid" 2>/dev/null || continue
+        deadline=$((SECONDS + 5))
+        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
         kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
     done
-    for pid in "${started_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    for pid in "${child_pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
     started_pids=() child_pids=()
 }
 
