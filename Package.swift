@@ -35,7 +35,7 @@ let package = Package(
         .executableTarget(name: "legacy-topdesk", dependencies: ["LegacyTopdesk"]),
         .executableTarget(name: "HTTP1Fuzz", dependencies: ["HTTP1"]),
 
-        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"], exclude: ["FuzzCorpus"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "HTTP1", "COpenSSL", "CSystem"]),
         .testTarget(name: "CredentialsTests", dependencies: ["Credentials"]),
         .testTarget(name: "TokenPoolTests", dependencies: ["TokenPool", "Network", "HTTP1", "LegacyTopdesk"]),

@@ -39,6 +39,19 @@ enum ByteClass {
         return false
     }
 
+    /// uri-host and port characters (RFC 3986 section 3.2.2): unreserved "-" "." "_" "~", "%" of
+    /// pct-encoded, sub-delims "!" "$" "&" "'" "(" ")" "*" "+" "," ";" "=", ":" and the "[" "]" of
+    /// IP-literal, DIGIT and ALPHA.
+    private static let hostLow: UInt64 = 0x2FFF_7FF2_0000_0000
+    private static let hostHigh: UInt64 = 0x47FF_FFFE_AFFF_FFFE
+
+    @inline(__always)
+    static func isHost(_ byte: UInt8) -> Bool {
+        if byte < 64 { return (hostLow >> UInt64(byte)) & 1 == 1 }
+        if byte < 128 { return (hostHigh >> UInt64(byte &- 64)) & 1 == 1 }
+        return false
+    }
+
     /// SP or HTAB: OWS/BWS (RFC 9110 section 5.6.3).
     @inline(__always)
     static func isWhitespace(_ byte: UInt8) -> Bool {
@@ -50,6 +63,32 @@ enum ByteClass {
     @inline(__always)
     static func isFieldValueByte(_ byte: UInt8) -> Bool {
         (byte >= ASCII.space && byte != ASCII.delete) || byte == ASCII.tab
+    }
+
+    /// Whether every byte of bytes[start..<end] passes `isFieldValueByte`. Eight bytes at a time:
+    /// a word with no byte below 0x20 and none equal to 0x7F passes at once; a word with one (a
+    /// tab, or a real control byte) is checked byte by byte.
+    @inline(__always)
+    static func areFieldValueBytes(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        var index = start
+        while end - index >= 8 {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            // Some byte < 0x20: subtracting 0x20 borrows into a high bit the byte did not have.
+            let hasControl = (word &- ones &* 0x20) & ~word & highBits
+            let xored = word ^ (ones &* 0x7F)
+            let hasDelete = (xored &- ones) & ~xored & highBits
+            if hasControl | hasDelete != 0 {
+                for offset in 0..<8 where !isFieldValueByte(bytes[index + offset]) { return false }
+            }
+            index += 8
+        }
+        while index < end {
+            if !isFieldValueByte(bytes[index]) { return false }
+            index += 1
+        }
+        return true
     }
 
     /// A byte allowed in a request target: visible ASCII except "#" (a fragment is never sent,

@@ -37,9 +37,11 @@ enum ChunkSizeLine {
     }
 
     /// Checks `*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )` from the first ";".
-    private static func checkExtensions(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) throws(HTTPParseError) {
-        let invalid = HTTPParseError(.invalidChunkExtension,
-                                     "A chunk extension is not token[=token or quoted-string] (RFC 9112 section 7.1.1).")
+    private static func checkExtensions(
+        _ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int
+    ) throws(HTTPParseError) {
+        let invalid = HTTPParseError(
+            .invalidChunkExtension, "A chunk extension is not token[=token or quoted-string] (RFC 9112 section 7.1.1).")
         var index = start
         func skipWhitespace() {
             while index < end && ByteClass.isWhitespace(bytes[index]) { index += 1 }

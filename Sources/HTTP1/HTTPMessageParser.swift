@@ -27,6 +27,19 @@ protocol HTTPHeadDecoder: Sendable {
 
 /// The parsing core shared by requests and responses: finds heads, frames bodies and decodes the
 /// chunked coding, handing each piece to the caller as it completes (RFC 9112).
+///
+/// Policy, where the RFCs leave a choice:
+/// - Strict wherever two recipients could disagree on where a message ends or what it says: both
+///   Content-Length and Transfer-Encoding, differing or malformed Content-Length, a final coding
+///   other than chunked, bare LF, bare CR, obs-fold, whitespace before a colon or after the start
+///   line, control bytes in fields: all rejected, never repaired.
+/// - A Content-Length list of identical values (`5, 5`, or two fields of 5) is read as 5
+///   (RFC 9110 section 8.6 allows either).
+/// - Lenient where nothing can be smuggled: empty lines before a start line are skipped
+///   (RFC 9112 section 2.2), a status line may omit the space before an empty reason, request
+///   targets may hold the printable ASCII RFC 3986 leaves out.
+/// - Field values and reason phrases are turned into Strings as UTF-8; obs-text bytes that are not
+///   valid UTF-8 become U+FFFD, so such a value is not forwarded byte for byte.
 struct HTTPMessageParser<Decoder: HTTPHeadDecoder>: Sendable {
     enum State: Sendable {
         /// Waiting for (the rest of) a head.
@@ -53,6 +66,8 @@ struct HTTPMessageParser<Decoder: HTTPHeadDecoder>: Sendable {
 
     private(set) var state: State = .head
     private var scanner = SectionScanner()
+    /// A lone CR was left unconsumed where a start line or an empty line may begin.
+    private var holdsCarriageReturn = false
     var decoder: Decoder
     let limits: HTTPLimits
     private(set) var bodyFraming: HTTPBodyFraming = .none
@@ -64,7 +79,7 @@ struct HTTPMessageParser<Decoder: HTTPHeadDecoder>: Sendable {
 
     var isIdle: Bool {
         switch state {
-        case .head: return scanner.isFresh
+        case .head: return scanner.isFresh && !holdsCarriageReturn
         case .lengthBody, .chunkSizeLine, .chunkData, .chunkDataEnd, .trailers, .untilClose,
              .switchingProtocolsEnd, .switchedProtocols, .failed:
             return false
@@ -95,7 +110,7 @@ struct HTTPMessageParser<Decoder: HTTPHeadDecoder>: Sendable {
     mutating func finish(_ onEvent: (Decoder.Event) -> HTTPParserAction) throws(HTTPParseError) {
         switch state {
         case .head:
-            if !scanner.isFresh { fail(.incompleteMessage, "The input ended inside a head.") }
+            if !scanner.isFresh || holdsCarriageReturn { fail(.incompleteMessage, "The input ended inside a head.") }
         case .lengthBody(let remaining):
             if remaining == 0 {
                 state = .head
@@ -141,9 +156,8 @@ struct HTTPMessageParser<Decoder: HTTPHeadDecoder>: Sendable {
                         && bytes[position + 1] == ASCII.lineFeed {
                         position += 2
                     }
-                    if position == end || (end - position == 1 && bytes[position] == ASCII.carriageReturn) {
-                        return position
-                    }
+                    holdsCarriageReturn = end - position == 1 && bytes[position] == ASCII.carriageReturn
+                    if position == end || holdsCarriageReturn { return position }
                 }
                 let kind = SectionScanner.Kind.head(startLineTooLong: Decoder.startLineTooLong)
                 guard let section = try scanner.scan(bytes, from: position, kind: kind, limits: limits) else {

@@ -84,6 +84,9 @@ struct RequestHeadDecoder: HTTPHeadDecoder {
     private func checkTarget(
         _ head: UnsafeRawBufferPointer, _ start: Int, _ end: Int, method: String
     ) throws(HTTPParseError) {
+        guard start < end else {
+            throw HTTPParseError(.invalidRequestTarget, "The request target is empty (RFC 9112 section 3.2).")
+        }
         var index = start
         while index < end {
             guard ByteClass.isTargetByte(head[index]) else {
@@ -132,14 +135,9 @@ struct RequestHeadDecoder: HTTPHeadDecoder {
             }
             return
         }
-        for byte in headers.fields[positions.firstHost].value.utf8 {
-            // reg-name, IP-literal and port characters (RFC 3986 section 3.2.2).
-            let allowed = ByteClass.isAlpha(byte) || ByteClass.isDigit(byte)
-                || "-._~%!$&'()*+,;=:[]".utf8.contains(byte)
-            guard allowed else {
-                throw HTTPParseError(.invalidHost,
-                                     "The Host field is not host[:port] (RFC 9112 section 3.2, RFC 3986 section 3.2.2).")
-            }
+        for byte in headers.fields[positions.firstHost].value.utf8 where !ByteClass.isHost(byte) {
+            throw HTTPParseError(
+                .invalidHost, "The Host field is not host[:port] (RFC 9112 section 3.2, RFC 3986 section 3.2.2).")
         }
     }
 }

@@ -103,14 +103,9 @@ enum HeaderFieldParser {
         var valueEnd = end
         while valueStart < valueEnd && ByteClass.isWhitespace(bytes[valueStart]) { valueStart += 1 }
         while valueEnd > valueStart && ByteClass.isWhitespace(bytes[valueEnd - 1]) { valueEnd -= 1 }
-        var index = valueStart
-        while index < valueEnd {
-            // RFC 9110 section 5.5: CR, LF and NUL must be rejected; other controls are too here.
-            guard ByteClass.isFieldValueByte(bytes[index]) else {
-                throw HTTPParseError(.invalidHeaderValue,
-                                     "A header value holds a control byte (RFC 9110 section 5.5).")
-            }
-            index += 1
+        // RFC 9110 section 5.5: CR, LF and NUL must be rejected; other controls are too here.
+        guard ByteClass.areFieldValueBytes(bytes, valueStart, valueEnd) else {
+            throw HTTPParseError(.invalidHeaderValue, "A header value holds a control byte (RFC 9110 section 5.5).")
         }
         let field = HTTPField(name: bytes.string(start, nameEnd), value: bytes.string(valueStart, valueEnd))
         return (field, nameEnd)

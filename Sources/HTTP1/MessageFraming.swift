@@ -120,7 +120,9 @@ enum MessageFraming {
                                                   "Transfer-Encoding names chunked twice (RFC 9112 section 7).")
                         }
                         sawChunked = true
-                    } else if !passThroughCodings.contains(where: { bytes.equalsIgnoringCase(start, end, lowercase: $0) }) {
+                    } else if !passThroughCodings.contains(where: {
+                        bytes.equalsIgnoringCase(start, end, lowercase: $0)
+                    }) {
                         return HTTPParseError(.unsupportedTransferCoding,
                                               "Transfer-Encoding names a coding this server does not implement "
                                                   + "(RFC 9112 section 6.1).")

@@ -2,7 +2,9 @@
 enum StartLine {
     /// HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 section 2.3). Only 1.0 and 1.1 are
     /// spoken; another well-formed version is unsupported (505), anything else is invalid.
-    static func version(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) throws(HTTPParseError) -> HTTPVersion {
+    static func version(
+        _ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int
+    ) throws(HTTPParseError) -> HTTPVersion {
         let wellFormed = end - start == 8
             && bytes[start] == UInt8(ascii: "H") && bytes[start + 1] == UInt8(ascii: "T")
             && bytes[start + 2] == UInt8(ascii: "T") && bytes[start + 3] == UInt8(ascii: "P")

@@ -15,7 +15,8 @@ struct ParsedMessage: Equatable, CustomStringConvertible {
     var ended = false
 
     var description: String {
-        "\(head) body=\(String(decoding: body, as: UTF8.self).debugDescription) trailers=\(String(describing: trailers)) ended=\(ended)"
+        let bodyText = String(decoding: body, as: UTF8.self).debugDescription
+        return "\(head) body=\(bodyText) trailers=\(String(describing: trailers)) ended=\(ended)"
     }
 }
 

@@ -156,7 +156,8 @@ let validCases: [ValidCase] = [
               "HTTP/1.1 503 Service  Unavailable – retry\r\nContent-Length: 0\r\n\r\n",
               [response(503, "Service  Unavailable – retry", [("Content-Length", "0")])]),
     ValidCase("103 Early Hints then 200", .responses(methods: ["GET"]),
-              "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+              "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"
+                  + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
               [informational(103, "Early Hints", [("Link", "</s.css>; rel=preload")]),
                response(200, "OK", [("Content-Length", "0")])]),
     ValidCase("101 Switching Protocols ends HTTP parsing", .responses(methods: ["GET"]),

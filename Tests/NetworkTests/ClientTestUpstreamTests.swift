@@ -10,7 +10,7 @@ import Testing
 final class ClientTestUpstream: Sendable {
     let port: Int
     private let listener: Int32
-    private let state = Mutex<(accepted: Int, stopped: Bool, open: [Int32])>((0, false, []))
+    private let state = Mutex<(accepted: Int, stopped: Bool, open: [ClientTestUpstreamConnection])>((0, false, []))
     private let finished = DispatchSemaphore(value: 0)
 
     /// Connections accepted so far.
@@ -56,12 +56,12 @@ final class ClientTestUpstream: Sendable {
             guard fd >= 0 else { continue }
             var timeout = timeval(tv_sec: 10, tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let connection = ClientTestUpstreamConnection(fd: fd)
             let index = state.withLock { state in
                 state.accepted += 1
-                state.open.append(fd)
+                state.open.append(connection)
                 return state.accepted - 1
             }
-            let connection = ClientTestUpstreamConnection(fd: fd)
             Thread {
                 script(connection, index)
                 connection.close()
@@ -75,7 +75,9 @@ final class ClientTestUpstream: Sendable {
             state.stopped = true
             return state.open
         }
-        for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
+        // Through the connection, never by bare fd number: a connection its script already closed
+        // has given its number back, and another test running in parallel may hold it now.
+        for connection in open { connection.shutdownIfOpen() }
         finished.wait()
         close(listener)
     }
@@ -137,6 +139,13 @@ final class ClientTestUpstreamConnection: @unchecked Sendable {
         var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
         close()
+    }
+
+    /// Shuts both directions down unless the connection was already closed.
+    func shutdownIfOpen() {
+        lock.lock()
+        defer { lock.unlock() }
+        if !closed { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     func close() {
