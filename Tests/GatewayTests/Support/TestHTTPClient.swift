@@ -1,6 +1,7 @@
 import Foundation
 import HTTP1
 import Network
+import Synchronization
 
 /// A whole response as a test sees it.
 struct TestResponse: Sendable {
@@ -66,5 +67,20 @@ final class TestHTTPClient: Sendable {
         client.shutdown()
         Thread.sleep(forTimeInterval: 0.05)
         group.shutdown()
+    }
+}
+
+/// A value shared between concurrent test tasks.
+final class Shared<Value: Sendable>: Sendable {
+    private let storage: Mutex<Value>
+
+    init(_ value: Value) {
+        storage = Mutex(value)
+    }
+
+    var value: Value { storage.withLock { $0 } }
+
+    func update(_ change: (inout Value) -> Void) {
+        storage.withLock { change(&$0) }
     }
 }
