@@ -127,6 +127,7 @@ enum DemoCommand {
             Ctrl-C stops (requests in flight finish, tokens are logged out).
 
             """)
+        fflush(nil)  // the banner must show before the wait, also when stdout is a pipe
         GatewayCommandLine.waitForTerminationSignal(logger: logger)
         GatewayCommandLine.stopAndWait(gateway)
         stopSimulator(simulatorServer, group: simulatorGroup)
