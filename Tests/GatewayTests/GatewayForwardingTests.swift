@@ -210,7 +210,7 @@ struct GatewayForwardingTests {
         let harness = try GatewayHarness(upstreamPort: upstream.apiPort)
         let key = try harness.issueAPIKey()
         let response = await harness.send("GET", Self.incident, key: key)
-        let log = harness.accessLog.last
+        let log = await harness.accessLog(atLeast: 1).last
         _ = await harness.stop()
         await upstream.stop()
         #expect(response.status == 502)
@@ -218,6 +218,30 @@ struct GatewayForwardingTests {
         #expect(response.json?["error"] as? String == "upstream rejected token")
         #expect(log?["retried"] as? Bool == true)
         #expect(log?["termination"] as? String == "tokenRejected")
+    }
+
+    @Test("a rejected token with a body over the replay buffer gets a clear 502 instead of a replay")
+    func bodyTooLargeToReplay() async throws {
+        let upstream = try ServedLegacyTopdesk()
+        let harness = try GatewayHarness(upstreamPort: upstream.apiPort) { configuration in
+            configuration.limits.replayBuffer = 16
+        }
+        let key = try harness.issueAPIKey()
+        let small = Array("{\"action\":\"a\"}".utf8)
+        let large = Array("{\"action\":\"a note longer than sixteen bytes\"}".utf8)
+        let headers = [("Content-Type", "application/json")]
+        let warm = await harness.send("PUT", Self.incident, key: key, headers: headers, body: small)
+        await upstream.restart()
+        let refused = await harness.send("PUT", Self.incident, key: key, headers: headers, body: large)
+        await upstream.restart()
+        let replayed = await harness.send("PUT", Self.incident, key: key, headers: headers, body: small)
+        _ = await harness.stop()
+        await upstream.stop()
+        #expect(warm.status == 200)
+        #expect(refused.status == 502)
+        #expect(refused.json?["error"] as? String == "upstream rejected token")
+        #expect((refused.json?["detail"] as? String)?.contains("too large to replay") == true)
+        #expect(replayed.status == 200)
     }
 
     @Test("no log line carries a token, a client secret or the account password; shutdown logs out")
@@ -241,7 +265,7 @@ struct GatewayForwardingTests {
         await upstream.stop()
 
         let lines = harness.logs.contents
-        #expect(harness.accessLog.count == 4)
+        #expect(await harness.accessLog(atLeast: 4).count == 4)
         let secrets = [key, password, basic, token, GatewayHarness.operatorPassword]
         for line in lines {
             for secret in secrets { #expect(!line.contains(secret), "a log line carries a secret: \(line)") }

@@ -79,6 +79,17 @@ final class GatewayHarness: Sendable {
         }
     }
 
+    /// The access log once it holds at least `count` lines (the line is written just after the
+    /// response went out, so a client can see the answer first), or what it holds after 2 s.
+    func accessLog(atLeast count: Int) async -> [[String: Any]] {
+        for _ in 0..<200 {
+            let lines = accessLog
+            if lines.count >= count { return lines }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return accessLog
+    }
+
     func stop() async -> TokenPoolShutdownReport {
         client.shutdown()
         admin.shutdown()
