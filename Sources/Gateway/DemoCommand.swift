@@ -18,6 +18,8 @@ enum DemoCommand {
         """
 
     static let accountName = "demo"
+    static let operatorLogin = TopdeskDatabase.DemoAccounts.operatorLogin
+    static let operatorPassword = TopdeskDatabase.DemoAccounts.operatorPassword
     static let appPasswordLogin = "demo.integration"
 
     static func run(_ arguments: [String], output: (String) -> Void, errorOutput: (String) -> Void) -> Int32 {
@@ -77,8 +79,8 @@ enum DemoCommand {
         configuration.upstreams = [GatewayConfiguration.Upstream(
             name: "simulator", url: UpstreamURL(scheme: "http", host: "127.0.0.1", port: simulatorPorts.api.port))]
         configuration.accounts = [GatewayConfiguration.Account(
-            name: accountName, upstream: "simulator", kind: .operator, login: TopdeskDatabase.DemoAccounts.operatorLogin,
-            password: Secret(value: TopdeskDatabase.DemoAccounts.operatorPassword, source: .literal))]
+            name: accountName, upstream: "simulator", kind: .operator, login: operatorLogin,
+            password: Secret(value: operatorPassword, source: .literal))]
         configuration.credentials.store = directory + "/credentials.sqlite"
         configuration.shutdown.grace = .seconds(5)
 
@@ -111,7 +113,7 @@ enum DemoCommand {
             (simulator control: http://127.0.0.1:\(simulatorPorts.control.port), \
             gateway admin: http://127.0.0.1:\(ports.admin)/status)
 
-            API key (client demo-api-key, account '\(accountName)' = operator \(TopdeskDatabase.DemoAccounts.operatorLogin)):
+            API key (client demo-api-key, account '\(accountName)' = operator \(operatorLogin)):
               \(apiKey.secret)
             Application password (login \(appPasswordLogin)):
               \(appPassword.secret)

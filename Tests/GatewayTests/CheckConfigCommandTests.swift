@@ -13,7 +13,8 @@ struct CheckConfigCommandTests {
     private func run(_ arguments: [String]) -> (status: Int32, output: [String], errors: [String]) {
         var output: [String] = []
         var errors: [String] = []
-        let status = GatewayCommandLine.run(arguments, output: { output.append($0) }, errorOutput: { errors.append($0) })
+        let status = GatewayCommandLine.run(arguments, output: { output.append($0) },
+                                            errorOutput: { errors.append($0) })
         return (status, output, errors)
     }
 

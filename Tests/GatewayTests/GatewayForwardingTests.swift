@@ -252,8 +252,10 @@ struct GatewayForwardingTests {
         let password = try harness.issueAppPassword(login: "integration.app")
         let basic = Data("integration.app:\(password)".utf8).base64EncodedString()
         _ = await harness.send("GET", Self.incident, key: key)
-        _ = await harness.client.send("GET", Self.incident + "?token=\(key)", headers: [("Authorization", "Basic \(basic)")])
-        _ = await harness.send("GET", "/tas/api/nothing-here", key: "tbk_aaaaaaaaaaaa_" + String(repeating: "x", count: 32))
+        _ = await harness.client.send("GET", Self.incident + "?token=\(key)",
+                                      headers: [("Authorization", "Basic \(basic)")])
+        _ = await harness.send("GET", "/tas/api/nothing-here",
+                               key: "tbk_aaaaaaaaaaaa_" + String(repeating: "x", count: 32))
         await upstream.restart()
         _ = await harness.send("GET", Self.incident, key: key)
         let status = await harness.admin.send("GET", "/status")

@@ -9,7 +9,8 @@ struct GatewayRefusalTests {
     @Test("an unknown key gets 401 JSON with WWW-Authenticate")
     func unknownKey() async throws {
         let harness = try GatewayHarness(upstreamPort: unusedLoopbackPort())
-        let unknown = await harness.send("GET", "/tas/api/version", key: "tbk_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")
+        let unknown = await harness.send("GET", "/tas/api/version",
+                                         key: "tbk_aaaaaaaaaaaa_" + String(repeating: "b", count: 34))
         let missing = await harness.client.send("GET", "/tas/api/version")
         let foreign = await harness.client.send("GET", "/tas/api/version",
                                                 headers: [("Authorization", "TOKEN id=\"0f83ee44\"")])

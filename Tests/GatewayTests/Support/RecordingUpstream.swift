@@ -22,8 +22,8 @@ final class RecordingUpstream: HTTPServerHandler, @unchecked Sendable {
     private(set) var port = 0
 
     init() throws {
-        server = HTTPServer(configuration: HTTPServerConfiguration(address: try SocketAddress(host: "127.0.0.1", port: 0)),
-                            group: group, handler: self)
+        let address = try SocketAddress(host: "127.0.0.1", port: 0)
+        server = HTTPServer(configuration: HTTPServerConfiguration(address: address), group: group, handler: self)
         port = try server.start()
     }
 
