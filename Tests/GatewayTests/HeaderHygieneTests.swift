@@ -1,5 +1,6 @@
 import Foundation
 import HTTP1
+import Network
 import Testing
 @testable import Gateway
 
@@ -56,4 +57,70 @@ struct HeaderHygieneTests {
         #expect(headers.first(name: "X-Request-ID") == "client-chosen-id.1")
         #expect(headers.first(name: "Host") == "127.0.0.1:\(upstream.port)")
     }
+}
+
+@Suite("Response streaming", .serialized)
+struct ResponseStreamingTests {
+    @Test("a large chunked upstream body streams through whole, re-framed chunked")
+    func largeBody() async throws {
+        let upstream = try RecordingUpstream()
+        let harness = try GatewayHarness(upstreamPort: upstream.port)
+        let key = try harness.issueAPIKey()
+        let response = await harness.send("GET", "/tas/api/big", key: key)
+        let log = await harness.accessLog(atLeast: 1).last
+        _ = await harness.stop()
+        upstream.stop()
+        #expect(response.status == 200)
+        #expect(response.headers.first(name: "Transfer-Encoding") == "chunked")
+        #expect(response.body.count == RecordingUpstream.largeBodySize)
+        let mismatch = response.body.indices.first { response.body[$0] != RecordingUpstream.largeBodyByte(at: $0) }
+        #expect(mismatch == nil)
+        #expect(log?["bytes"] as? Int == RecordingUpstream.largeBodySize)
+        #expect(log?["termination"] as? String == "ok")
+    }
+
+    @Test("a client that goes away mid-response is logged as aborted and the upstream exchange ends")
+    func clientGoesAway() async throws {
+        let upstream = try RecordingUpstream()
+        let harness = try GatewayHarness(upstreamPort: upstream.port)
+        let key = try harness.issueAPIKey()
+        let quitter = QuittingDelegate()
+        let loop = harness.client.group.next()
+        let client = harness.client.client
+        let hostHeader = harness.client.hostHeader
+        loop.execute {
+            let head = HTTPRequestHead(method: "GET", target: "/tas/api/big",
+                                       headers: HTTPHeaders([("Host", hostHeader), ("X-API-Key", key)]))
+            client.execute(head, body: [], on: loop, delegate: quitter)
+        }
+        let log = await harness.accessLog(atLeast: 1).last
+        for _ in 0..<200 where upstream.cutStreams.value == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        let cut = upstream.cutStreams.value
+        _ = await harness.stop()
+        upstream.stop()
+        #expect(cut == 1, "the gateway did not abandon the upstream exchange")
+        #expect(quitter.receivedBytes.value > 0)
+        #expect(quitter.receivedBytes.value < RecordingUpstream.largeBodySize)
+        #expect(log?["termination"] as? String == "clientAborted")
+        #expect(log?["status"] as? Int == 200)
+    }
+}
+
+/// Reads the first piece of a body, then abandons the exchange (its connection closes).
+final class QuittingDelegate: HTTPClientResponseDelegate, @unchecked Sendable {
+    let receivedBytes = Shared(0)
+    private var control: HTTPClientStreamControl?
+
+    func responseHead(_ head: HTTPResponseHead, control: HTTPClientStreamControl) {
+        self.control = control
+    }
+
+    func responseBody(_ bytes: [UInt8]) {
+        receivedBytes.update { $0 += bytes.count }
+        control?.cancel()
+        control = nil
+    }
+
+    func responseEnd(trailers: HTTPHeaders?) {}
+    func responseFailed(_ error: HTTPClientError) {}
 }

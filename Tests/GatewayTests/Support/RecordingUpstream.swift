@@ -17,6 +17,8 @@ final class RecordingUpstream: HTTPServerHandler, @unchecked Sendable {
     static let token = "rec-0f83ee44-5ff7-462f-9cf5-855c455a4bca"
 
     private let last = Mutex<Recorded?>(nil)
+    /// Large-body responses whose connection closed before they were complete.
+    let cutStreams = Shared(0)
     private let group = EventLoopGroup(loopCount: 1)
     private var server: HTTPServer!
     private(set) var port = 0
@@ -39,6 +41,10 @@ final class RecordingUpstream: HTTPServerHandler, @unchecked Sendable {
             responder.respond(HTTPResponseHead(status: 200), body: [])
             return
         }
+        if request.head.target.hasPrefix("/tas/api/big") {
+            streamLargeBody(to: responder)
+            return
+        }
         last.withLock { $0 = Recorded(head: request.head, body: request.body) }
         let origin = "http://" + (request.head.headers.first(name: "Host") ?? "127.0.0.1")
         let headers: HTTPHeaders = [
@@ -50,6 +56,34 @@ final class RecordingUpstream: HTTPServerHandler, @unchecked Sendable {
             "X-Upstream-Hop": "dropped",
         ]
         responder.respond(HTTPResponseHead(status: 201, headers: headers), body: request.body)
+    }
+
+    /// Bytes of the large body at `/tas/api/big`: a pattern a test can check position by position.
+    static let largeBodySize = 4 * 1024 * 1024 + 17
+
+    static func largeBodyByte(at offset: Int) -> UInt8 { UInt8(truncatingIfNeeded: offset &* 31 &+ offset >> 11) }
+
+    /// Streams `largeBodySize` bytes chunked (no Content-Length), as fast as the gateway reads.
+    private func streamLargeBody(to responder: HTTPResponder) {
+        responder.onClosed = { [cutStreams] in cutStreams.update { $0 += 1 } }
+        responder.sendHead(HTTPResponseHead(status: 200, headers: ["Content-Type": "application/octet-stream",
+                                                                    "Transfer-Encoding": "chunked"]))
+        var offset = 0
+        func pump() {
+            while offset < Self.largeBodySize {
+                let end = min(offset + 65_536, Self.largeBodySize)
+                responder.sendBody((offset..<end).map(Self.largeBodyByte))
+                offset = end
+                if !responder.isWritable {
+                    responder.onWritable = { pump() }
+                    return
+                }
+            }
+            responder.onWritable = nil
+            responder.onClosed = nil
+            responder.sendEnd()
+        }
+        pump()
     }
 
     func stop() {
