@@ -59,9 +59,12 @@ final class GatewayHarness: Sendable {
         return try gateway.store.create(request).secret
     }
 
+    /// Revokes through a store connection of its own, as the `credentials` command in another
+    /// process would.
     func revoke(apiKey: String) throws {
         let id = apiKey.split(separator: "_")[1]
-        _ = try gateway.store.revoke(id: String(id))
+        let other = try CredentialStore(path: gateway.configuration.credentials.store)
+        _ = try other.revoke(id: String(id))
     }
 
     /// Sends through the gateway with the API key in `X-API-Key`.
