@@ -23,7 +23,9 @@ public struct HTTPRequestHead: Sendable, Equatable {
     public var version: HTTPVersion
     public var headers: HTTPHeaders
 
-    public init(method: String, target: String, version: HTTPVersion = .http1_1, headers: HTTPHeaders = HTTPHeaders()) {
+    public init(
+        method: String, target: String, version: HTTPVersion = .http1_1, headers: HTTPHeaders = HTTPHeaders()
+    ) {
         self.method = method
         self.target = target
         self.version = version
@@ -44,7 +46,9 @@ public struct HTTPResponseHead: Sendable, Equatable {
     public var reason: String
     public var headers: HTTPHeaders
 
-    public init(status: Int, reason: String = "", version: HTTPVersion = .http1_1, headers: HTTPHeaders = HTTPHeaders()) {
+    public init(
+        status: Int, reason: String = "", version: HTTPVersion = .http1_1, headers: HTTPHeaders = HTTPHeaders()
+    ) {
         self.version = version
         self.status = status
         self.reason = reason

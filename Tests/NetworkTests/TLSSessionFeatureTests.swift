@@ -65,7 +65,8 @@ struct TLSSessionFeatureTests {
         }
 
         let withCertificate = try TLSClientContext(
-            caFile: certificates.caFile, certificateFile: certificates.clientChain, privateKeyFile: certificates.clientKey)
+            caFile: certificates.caFile, certificateFile: certificates.clientChain,
+            privateKeyFile: certificates.clientKey)
         let (client, _) = try ConnectionTests.connectClient(
             group: group, port: port, tls: withCertificate, serverName: "localhost",
             send: Array("GET / HTTP/1.0\r\n\r\n".utf8))
