@@ -50,7 +50,7 @@ extension GatewayConfiguration {
 }
 
 /// Builds a `GatewayConfiguration` from the value tree, reporting through the reader.
-private struct ConfigurationLoader {
+struct ConfigurationLoader {
     let reader: ConfigurationReader
     let baseDirectory: String
     let environment: [String: String]

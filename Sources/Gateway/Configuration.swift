@@ -183,6 +183,9 @@ extension GatewayConfiguration {
         policy.lifetime = tokens.lifetime
         policy.renewBefore = tokens.renewBefore
         policy.poolSize = tokens.poolSize
+        // The default margin (10 s) would make a short lifetime (a test install's few seconds)
+        // unusable: keep it to a tenth of the lifetime at most.
+        policy.expirySafetyMargin = min(policy.expirySafetyMargin, tokens.lifetime / 10)
         return policy
     }
 

@@ -1,11 +1,8 @@
-// Written against the HTTPClient API in CONTRACTS.md before that client existed, so it is compiled
-// only with -D TOKENBRIDGE_NETWORK_HTTPCLIENT and has never run. Until the condition is removed
-// (when Network.HTTPClient is merged) the pool has no real way to log in: only test clients.
-#if TOKENBRIDGE_NETWORK_HTTPCLIENT
 import HTTP1
 import Network
 
-/// Carries legacy logins and logouts over an upstream's keep-alive pool.
+/// Carries legacy logins and logouts over an upstream's keep-alive pool: the same `HTTPClient` the
+/// gateway forwards requests with, so a login reuses warm connections.
 public struct HTTPClientLoginTransport: LegacyHTTPTransport {
     public let client: HTTPClient
     public let group: EventLoopGroup
@@ -33,4 +30,3 @@ public struct HTTPClientLoginTransport: LegacyHTTPTransport {
         }
     }
 }
-#endif

@@ -119,8 +119,32 @@ struct ClientLoopbackTests {
         let loop = group.loops[0]
 
         #expect(await clientFetch(client, on: loop).bodyText == "first")
-        #expect(await clientFetch(client, on: loop, "POST", "/", body: [1, 2, 3]).bodyText == "retried")
+        #expect(await clientFetch(client, on: loop, "PUT", "/", body: [1, 2, 3]).bodyText == "retried")
         #expect(upstream.acceptCount == 2)
+    }
+
+    @Test("a POST the upstream may have read is reported, not sent twice, when its reused connection fails")
+    func postNotResentAfterWrite() async throws {
+        let posts = Mutex(0)
+        let upstream = try ClientTestUpstream { connection, index in
+            guard connection.readRequest() != nil else { return }
+            connection.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+            // The POST arrives whole and the connection dies without a byte in reply.
+            guard connection.readRequest() != nil else { return }
+            posts.withLock { $0 += 1 }
+            connection.reset()
+        }
+        defer { upstream.stop() }
+        let (client, group) = makeTestClient(port: upstream.port)
+        defer { client.shutdown(); group.shutdown() }
+        let loop = group.loops[0]
+
+        #expect(await clientFetch(client, on: loop).bodyText == "first")
+        let failure = await clientFetch(client, on: loop, "POST", "/tas/api/incidents", body: [1, 2, 3]).failure
+        #expect(failure?.kind == .connectionClosed)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(upstream.acceptCount == 1)
+        #expect(posts.withLock { $0 } == 1)
     }
 
     @Test("a retry that fails too is reported, and not retried again")

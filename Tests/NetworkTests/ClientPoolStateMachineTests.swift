@@ -244,6 +244,32 @@ struct ClientPoolStateMachineTests {
         #expect(!Pool.shouldRetry(error: broken, connectionWasReused: true, alreadyRetried: false))
     }
 
+    @Test("a non-idempotent request is resent only when none of its bytes left")
+    func nonIdempotentRetryDecision() {
+        #expect(Pool.isIdempotent(method: "GET") && Pool.isIdempotent(method: "PUT"))
+        #expect(Pool.isIdempotent(method: "DELETE") && Pool.isIdempotent(method: "OPTIONS"))
+        #expect(!Pool.isIdempotent(method: "POST") && !Pool.isIdempotent(method: "PATCH"))
+        #expect(!Pool.isIdempotent(method: "LOCK") && !Pool.isIdempotent(method: "get"))
+        #expect(Pool.shouldRetry(error: reset, connectionWasReused: true, alreadyRetried: false,
+                                 requestIsIdempotent: false, requestBytesWereSent: false))
+        #expect(!Pool.shouldRetry(error: reset, connectionWasReused: true, alreadyRetried: false,
+                                  requestIsIdempotent: false, requestBytesWereSent: true))
+        #expect(Pool.shouldRetry(error: reset, connectionWasReused: true, alreadyRetried: false,
+                                 requestIsIdempotent: true, requestBytesWereSent: true))
+
+        var pool = makePool()
+        _ = run { pool.execute("post", now: 0, into: &$0) }
+        _ = run { pool.connectionEstablished(0, now: 0, into: &$0) }
+        _ = run { pool.connectionReleased(0, now: 1, into: &$0) }
+        _ = run { pool.execute("post", now: 2, into: &$0) }
+        var actions: [Pool.Action] = []
+        let retried = pool.requestFailed("post", on: 0, error: reset, connectionWasReused: true,
+                                         alreadyRetried: false, requestIsIdempotent: false,
+                                         requestBytesWereSent: true, now: 3, into: &actions)
+        #expect(!retried)
+        #expect(describe(actions) == ["fail post connectionClosed"])
+    }
+
     @Test("failure after response bytes is reported, not retried")
     func noRetryAfterBytes() {
         var pool = makePool()

@@ -5,8 +5,9 @@ import HTTP1
 /// A request runs entirely on the loop it is executed on, over a connection of that loop's pool:
 /// nothing on the request path is shared between loops, so nothing is locked. A request that
 /// failed on a reused connection before any response byte arrived (the upstream closed it while
-/// it idled, a race every keep-alive client meets) is sent once more on a fresh connection; no
-/// other failure is retried (see `HTTPClientPoolStateMachine.shouldRetry`).
+/// it idled, a race every keep-alive client meets) is sent once more on a fresh connection, unless
+/// it is not idempotent (POST, PATCH, ...) and some of it already reached the socket; no other
+/// failure is retried (see `HTTPClientPoolStateMachine.shouldRetry`).
 public final class HTTPClient: @unchecked Sendable {
     public let configuration: HTTPClientConfiguration
     private let group: EventLoopGroup

@@ -28,6 +28,10 @@ final class HTTPClientConnection: ConnectionDelegate, HTTPClientExchangeControll
     /// the buffers being parsed must then be left alone until `parse` returns.
     private var isParsing = false
     private var responseTimer: TimerID?
+    /// `Connection.bytesSent` when the current request started to be written, and whether the
+    /// socket has taken any of its bytes since (a failed POST may be resent only when not).
+    private var bytesSentBeforeRequest: UInt64 = 0
+    private var requestBytesWereSent = false
     private var lastResponseProgress: UInt64 = 0
 
     init(id: Int, pool: HTTPClientPool) {
@@ -151,6 +155,7 @@ final class HTTPClientConnection: ConnectionDelegate, HTTPClientExchangeControll
     }
 
     func connectionDidClose(_ connection: Connection, error: ConnectionError?) {
+        noteRequestProgress(of: connection)
         self.connection = nil
         switch machine.state {
         case .closing, .closed:
@@ -206,10 +211,12 @@ final class HTTPClientConnection: ConnectionDelegate, HTTPClientExchangeControll
             pool.connectionFailedToConnect(self, error: error)
 
         case .failExchange(let error, let connectionWasReused):
+            if let connection { noteRequestProgress(of: connection) }
             let request = endExchange()
             tearDown()
             if let request {
-                pool.requestFailed(request, on: self, error: error, connectionWasReused: connectionWasReused)
+                pool.requestFailed(request, on: self, error: error, connectionWasReused: connectionWasReused,
+                                   requestBytesWereSent: requestBytesWereSent)
             }
 
         case .closeIdle:
@@ -223,9 +230,16 @@ final class HTTPClientConnection: ConnectionDelegate, HTTPClientExchangeControll
         parser.expectResponse(toMethod: request.head.method)
         headBuffer.removeAll(keepingCapacity: true)
         HTTPSerializer.writeHead(request.head, into: &headBuffer)
+        bytesSentBeforeRequest = connection.bytesSent
+        requestBytesWereSent = false
         // Head and body leave in one gathered write.
         connection.write(headBuffer, request.body)
+        noteRequestProgress(of: connection)
         if connection.isOpen, connection.pendingWriteBytes == 0 { requestWasWritten() }
+    }
+
+    private func noteRequestProgress(of connection: Connection) {
+        if connection.bytesSent != bytesSentBeforeRequest { requestBytesWereSent = true }
     }
 
     private func requestWasWritten() {

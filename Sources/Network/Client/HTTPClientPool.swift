@@ -72,11 +72,14 @@ final class HTTPClientPool {
     /// The exchange failed and `connection` closed itself. The delegate hears of it only when the
     /// request is not going to be retried.
     func requestFailed(_ request: HTTPClientRequest, on connection: HTTPClientConnection,
-                       error: HTTPClientError, connectionWasReused: Bool) {
+                       error: HTTPClientError, connectionWasReused: Bool, requestBytesWereSent: Bool) {
         connections[connection.id] = nil
         let retried = machine.requestFailed(request, on: connection.id, error: error,
                                             connectionWasReused: connectionWasReused,
-                                            alreadyRetried: request.hasBeenRetried, now: loop.now, into: &actions)
+                                            alreadyRetried: request.hasBeenRetried,
+                                            requestIsIdempotent: Machine.isIdempotent(method: request.head.method),
+                                            requestBytesWereSent: requestBytesWereSent,
+                                            now: loop.now, into: &actions)
         if retried { request.hasBeenRetried = true }
         runActions()
     }

@@ -172,14 +172,19 @@ struct HTTPClientPoolStateMachine<Request> {
     /// The exchange of `request` on connection `id` failed and the connection closed itself.
     /// Returns whether the request was queued again for a retry on a fresh connection.
     @discardableResult
+    /// `requestIsIdempotent` and `requestBytesWereSent` default to the safe-to-resend case; the
+    /// connection passes what it knows.
     mutating func requestFailed(_ request: Request, on id: ConnectionID, error: HTTPClientError,
-                                connectionWasReused: Bool, alreadyRetried: Bool, now: UInt64,
-                                into actions: inout [Action]) -> Bool {
+                                connectionWasReused: Bool, alreadyRetried: Bool,
+                                requestIsIdempotent: Bool = true, requestBytesWereSent: Bool = false,
+                                now: UInt64, into actions: inout [Action]) -> Bool {
         if let slot = slots.removeValue(forKey: id), slot.phase == .idle {
             idle.removeAll { $0.id == id }
         }
         let retry = !isShutDown && Self.shouldRetry(error: error, connectionWasReused: connectionWasReused,
-                                                    alreadyRetried: alreadyRetried)
+                                                    alreadyRetried: alreadyRetried,
+                                                    requestIsIdempotent: requestIsIdempotent,
+                                                    requestBytesWereSent: requestBytesWereSent)
         if retry {
             waiters.prepend(Waiter(request: request, deadline: now &+ configuration.queueTimeoutNanoseconds,
                                    needsFreshConnection: true))
@@ -227,11 +232,26 @@ struct HTTPClientPoolStateMachine<Request> {
     /// the response arrived (so nothing reached the caller), the connection was closed or reset
     /// rather than slow (a timeout means the upstream got the request and is busy), and the request
     /// was not already a retry. A fresh connection's failure is never retried.
-    static func shouldRetry(error: HTTPClientError, connectionWasReused: Bool, alreadyRetried: Bool) -> Bool {
+    ///
+    /// A non-idempotent request (RFC 9110 section 9.2.2: anything but GET, HEAD, OPTIONS, TRACE,
+    /// PUT and DELETE) goes out again only when not one of its bytes reached the socket: once the
+    /// upstream may have read it, a resent POST can create a second incident. Net/http in Go draws
+    /// the same line.
+    static func shouldRetry(error: HTTPClientError, connectionWasReused: Bool, alreadyRetried: Bool,
+                            requestIsIdempotent: Bool = true, requestBytesWereSent: Bool = false) -> Bool {
         guard connectionWasReused, !alreadyRetried, !error.receivedResponseBytes else { return false }
+        guard requestIsIdempotent || !requestBytesWereSent else { return false }
         switch error.kind {
         case .connectionClosed: return true
         case .connectFailed, .tlsFailed, .timeout, .protocolError, .poolClosed: return false
+        }
+    }
+
+    /// RFC 9110 section 9.2.2: methods whose repetition has the effect of one request.
+    static func isIdempotent(method: String) -> Bool {
+        switch method {
+        case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE": return true
+        default: return false
         }
     }
 

@@ -100,6 +100,18 @@ public final class HTTPResponder {
         owner.endStreamingResponse(framing: framing, trailers: trailers)
     }
 
+    /// Gives up on a response that cannot be completed (its upstream failed after the head went
+    /// out): the connection is closed at once, the only way to tell the client the body is cut
+    /// short. `onClosed` is not called for it.
+    public func abort() {
+        guard let owner else { return }
+        if case .finished = progress { return }
+        progress = .finished
+        onClosed = nil
+        onWritable = nil
+        owner.forceClose()
+    }
+
     func connectionClosed() {
         progress = .finished
         let onClosed = self.onClosed

@@ -122,6 +122,7 @@ extension Connection {
     /// Marks `count` bytes as sent, dropping finished arrays from the queue.
     private func consume(_ count: Int) {
         pendingBytes -= count
+        bytesSent &+= UInt64(count)
         if writeTimer != nil { lastWriteProgress = loop.now }
         if pendingBytes == 0 {
             outputQueue.removeAll(keepingCapacity: true)

@@ -127,6 +127,9 @@ public final class Connection: LoopSelectable {
     var outputHead = 0
     var outputOffset = 0
     var pendingBytes = 0
+    /// Bytes the socket (or TLS) has taken since the connection opened: whether any byte of a
+    /// request left, which decides if a failed non-idempotent request may be sent again.
+    var bytesSent: UInt64 = 0
     var aboveHighWater = false
     var isFlushing = false
     var closeRequested = false

@@ -1,0 +1,211 @@
+import HTTP1
+import Network
+import TokenPool
+
+/// One authorized request on its way to the upstream and back (DESIGN.md, request path steps 5 to
+/// 10): take a token, rewrite, forward, replay once after a rejected token, stream the response
+/// with back-pressure, log. Loop-confined: every method runs on the request's event loop.
+///
+/// The 401 check happens on the upstream's response head, before anything reaches the client, so
+/// a rejected token never shows: the token is invalidated (only that one), a fresh one is leased
+/// and the request goes out once more, when its body fit the replay buffer.
+final class ForwardedRequest: HTTPClientResponseDelegate {
+    private enum State {
+        case waitingForToken
+        case awaitingResponse
+        /// The upstream rejected the token; its 401 body is read and dropped, then the request is
+        /// replayed (or answered with a 502).
+        case discardingRejection
+        case streaming(HTTPClientStreamControl)
+        case finished
+    }
+
+    private let request: HTTPServerRequest
+    private let responder: HTTPResponder
+    private let route: AccountRoute
+    private let pipeline: RequestPipeline
+    private var outcome: RequestOutcome
+    private var state = State.waitingForToken
+    private var token: LegacyToken?
+    private var hasReplayed = false
+    private var clientGone = false
+    private var leaseStartedAt: UInt64 = 0
+    private var upstreamStartedAt: UInt64 = 0
+
+    private var loop: EventLoop { request.eventLoop }
+
+    init(request: HTTPServerRequest, responder: HTTPResponder, route: AccountRoute, outcome: RequestOutcome,
+         pipeline: RequestPipeline) {
+        self.request = request
+        self.responder = responder
+        self.route = route
+        self.outcome = outcome
+        self.pipeline = pipeline
+    }
+
+    func start() {
+        responder.onClosed = { [self] in clientWentAway() }
+        acquireToken()
+    }
+
+    // MARK: 5. Token
+
+    private func acquireToken() {
+        state = .waitingForToken
+        // The fast path: a held token, no allocation, no waiting.
+        if let token = route.account.immediateToken() {
+            send(with: token)
+            return
+        }
+        leaseStartedAt = loop.now
+        route.account.lease(on: loop) { [self] result in
+            outcome.tokenWaitNanoseconds &+= loop.now &- leaseStartedAt
+            switch result {
+            case .success(let token):
+                send(with: token)
+            case .failure(let error):
+                fail(.tokenUnavailable(error, accountName: route.name))
+            }
+        }
+    }
+
+    // MARK: 6. Rewrite and 7. forward
+
+    private func send(with token: LegacyToken) {
+        guard !clientGone else {
+            finish(termination: .clientAborted)
+            return
+        }
+        self.token = token
+        let context = HeaderRewriter.RequestContext(
+            upstream: route.upstream.url, authorization: token.authorizationHeaderValue,
+            clientAddress: request.remoteAddress.host, externalScheme: pipeline.settings.externalScheme,
+            requestID: outcome.requestID, bodyLength: request.body.count)
+        let head: HTTPRequestHead
+        do {
+            head = try HeaderRewriter.upstreamRequest(request.head, context: context)
+        } catch {
+            fail(.badRequest("only origin-form and absolute-form request targets can be forwarded"))
+            return
+        }
+        state = .awaitingResponse
+        if upstreamStartedAt == 0 { upstreamStartedAt = loop.now }
+        // Request bodies go out on every method: some clients send `null` with a GET.
+        route.upstream.client.execute(head, body: request.body, on: loop, delegate: self)
+    }
+
+    // MARK: HTTPClientResponseDelegate
+
+    func responseHead(_ head: HTTPResponseHead, control: HTTPClientStreamControl) {
+        guard case .awaitingResponse = state else { return }
+        if clientGone {
+            state = .finished
+            control.cancel()
+            finish(termination: .clientAborted)
+            return
+        }
+        // 8. The upstream rejected the token we injected.
+        if head.status == 401 {
+            if let token { pipeline.pool.invalidate(token) }
+            state = .discardingRejection
+            return
+        }
+
+        // 9. Response: rewrite links, drop cookies and hop-by-hop fields, frame the body ourselves.
+        var clientHead = HeaderRewriter.clientResponse(
+            head, upstream: route.upstream.url,
+            externalOrigin: HeaderRewriter.externalOrigin(scheme: pipeline.settings.externalScheme,
+                                                          host: request.head.headers.first(name: "Host")))
+        let statusAllowsBody = head.status >= 200 && head.status != 204 && head.status != 304
+        if statusAllowsBody, request.head.method != "HEAD", !clientHead.headers.contains(name: "Content-Length") {
+            clientHead.headers.add(name: "Transfer-Encoding", value: "chunked")
+        }
+        outcome.status = head.status
+        state = .streaming(control)
+        responder.onWritable = { [weak control] in control?.resumeReading() }
+        responder.sendHead(clientHead)
+        if !responder.isWritable { control.pauseReading() }
+    }
+
+    func responseBody(_ bytes: [UInt8]) {
+        guard case .streaming(let control) = state else { return }
+        outcome.bytes += bytes.count
+        responder.sendBody(bytes)
+        if !responder.isWritable { control.pauseReading() }
+    }
+
+    func responseEnd(trailers: HTTPHeaders?) {
+        switch state {
+        case .streaming:
+            outcome.upstreamNanoseconds = loop.now &- upstreamStartedAt
+            responder.sendEnd()
+            finish(termination: .ok)
+        case .discardingRejection:
+            replayAfterRejection()
+        case .waitingForToken, .awaitingResponse, .finished:
+            break
+        }
+    }
+
+    func responseFailed(_ error: HTTPClientError) {
+        switch state {
+        case .streaming:
+            // The head went out: only cutting the connection tells the client the body is short.
+            outcome.upstreamNanoseconds = loop.now &- upstreamStartedAt
+            responder.abort()
+            finish(termination: error.kind == .timeout ? .upstreamTimeout : .upstreamError)
+        case .discardingRejection:
+            // The 401's body broke off; the token is invalidated all the same.
+            replayAfterRejection()
+        case .awaitingResponse:
+            outcome.upstreamNanoseconds = loop.now &- upstreamStartedAt
+            if clientGone {
+                finish(termination: .clientAborted)
+            } else {
+                fail(.upstreamFailed(error, upstreamName: route.upstream.name))
+            }
+        case .waitingForToken, .finished:
+            break
+        }
+    }
+
+    // MARK: 8. Replay
+
+    private func replayAfterRejection() {
+        guard !hasReplayed, request.body.count <= pipeline.settings.replayBufferBytes else {
+            outcome.upstreamNanoseconds = loop.now &- upstreamStartedAt
+            fail(.tokenRejected(accountName: route.name, replayed: hasReplayed))
+            return
+        }
+        hasReplayed = true
+        outcome.retried = true
+        acquireToken()
+    }
+
+    // MARK: Ending
+
+    private func clientWentAway() {
+        clientGone = true
+        if case .streaming(let control) = state {
+            state = .finished
+            outcome.upstreamNanoseconds = loop.now &- upstreamStartedAt
+            control.cancel()
+            finish(termination: .clientAborted)
+        }
+    }
+
+    private func fail(_ error: GatewayErrorResponse) {
+        state = .finished
+        responder.onClosed = nil
+        pipeline.respond(error, to: request, responder: responder, outcome: &outcome)
+    }
+
+    private func finish(termination: AccessLogTermination) {
+        state = .finished
+        responder.onClosed = nil
+        responder.onWritable = nil
+        outcome.termination = termination
+        if termination == .clientAborted, outcome.status == 0 { outcome.status = 499 }
+        pipeline.log(outcome, request: request)
+    }
+}

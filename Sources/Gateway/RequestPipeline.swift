@@ -1,0 +1,134 @@
+import Credentials
+import HTTP1
+import Network
+import TokenPool
+
+/// The gateway's request path (DESIGN.md, "The request path"), steps 3 to 10, for every request
+/// the client listener accepted. Runs on the connection's event loop; a request that needs to wait
+/// (for a login, for the upstream) continues in a `ForwardedRequest` on the same loop.
+final class RequestPipeline: HTTPServerHandler {
+    struct Settings: Sendable {
+        /// Bodies up to this size are replayed once after a rejected token (`limits.replayBuffer`).
+        var replayBufferBytes: Int
+        /// "https", or "http" on a plain loopback listener; for X-Forwarded-Proto and links.
+        var externalScheme: String
+    }
+
+    let verifier: CredentialVerifier
+    let routes: GatewayRoutes
+    let pool: TokenPool
+    let logger: GatewayLogger
+    let settings: Settings
+
+    init(verifier: CredentialVerifier, routes: GatewayRoutes, pool: TokenPool, logger: GatewayLogger,
+         settings: Settings) {
+        self.verifier = verifier
+        self.routes = routes
+        self.pool = pool
+        self.logger = logger
+        self.settings = settings
+    }
+
+    func handle(_ request: HTTPServerRequest, responder: HTTPResponder) {
+        let startedAt = request.eventLoop.now
+        let requestID = HeaderRewriter.requestID(for: request.head.headers, generate: HeaderRewriter.generateRequestID)
+        var outcome = RequestOutcome(requestID: requestID, startedAt: startedAt)
+
+        // 3. Authenticate the client's credential.
+        let credential: Credential
+        switch authenticate(request.head.headers) {
+        case .success(let verified):
+            credential = verified
+        case .failure(let refusal):
+            respond(refusal, to: request, responder: responder, outcome: &outcome)
+            return
+        }
+        outcome.client = credential.clientName
+        outcome.account = credential.accountName
+
+        // 4. Authorize: the credential's scopes.
+        switch credential.authorize(method: request.head.method, target: request.head.target) {
+        case .allowed:
+            break
+        case .denied(let missingScope):
+            respond(.forbidden(missingScope: missingScope), to: request, responder: responder, outcome: &outcome)
+            return
+        case .unmatchablePath:
+            respond(.badRequest("the request path cannot be matched against scopes (dot segments or encoded "
+                                + "slashes)"), to: request, responder: responder, outcome: &outcome)
+            return
+        }
+        guard let route = routes.accounts[credential.accountName] else {
+            respond(.misconfiguredAccount(credential.accountName), to: request, responder: responder,
+                    outcome: &outcome)
+            return
+        }
+
+        // 5. to 10. Token, rewrite, forward, replay after a rejected token, response, access log.
+        let forwarded = ForwardedRequest(request: request, responder: responder, route: route, outcome: outcome,
+                                         pipeline: self)
+        forwarded.start()
+    }
+
+    /// Finds and verifies the presented credential. Unknown, wrong, revoked and expired all answer
+    /// the same 401 (telling them apart would help someone guessing keys).
+    private func authenticate(_ headers: HTTPHeaders) -> Result<Credential, GatewayErrorResponse> {
+        let verification: Verification
+        switch PresentedCredential(headers: headers) {
+        case .none:
+            return .failure(.unauthorized("no credential: send an application password (Basic) or an API key "
+                                          + "(Bearer or X-API-Key)"))
+        case .unreadable:
+            return .failure(.unauthorized("the Authorization header is not Basic or Bearer, or is malformed"))
+        case .apiKey(let key):
+            verification = verifier.verify(apiKey: key)
+        case .basic(let login, let password):
+            verification = verifier.verify(login: login, password: password)
+        }
+        switch verification {
+        case .valid(let credential):
+            return .success(credential)
+        case .invalid, .revoked, .expired:
+            return .failure(.unauthorized("the credential is unknown, revoked or expired"))
+        case .storeUnavailable:
+            return .failure(.credentialStoreUnavailable())
+        }
+    }
+
+    /// Answers with the gateway's own JSON error and writes the access log line.
+    func respond(_ error: GatewayErrorResponse, to request: HTTPServerRequest, responder: HTTPResponder,
+                 outcome: inout RequestOutcome) {
+        let body = error.body(requestID: outcome.requestID)
+        responder.respond(error.head(requestID: outcome.requestID, bodyLength: body.count), body: body)
+        outcome.status = error.status
+        outcome.bytes = request.head.method == "HEAD" ? 0 : body.count
+        outcome.termination = error.termination
+        log(outcome, request: request)
+    }
+
+    /// Step 10: the access log line.
+    func log(_ outcome: RequestOutcome, request: HTTPServerRequest) {
+        let now = request.eventLoop.now
+        logger.access(AccessLogRecord(
+            unixMilliseconds: AccessLogRecord.currentUnixMilliseconds(), requestID: outcome.requestID,
+            remoteAddress: request.remoteAddress.host, client: outcome.client, account: outcome.account,
+            method: request.head.method, path: AccessLogRecord.path(ofTarget: request.head.target),
+            status: outcome.status, bytes: outcome.bytes, total: .nanoseconds(now &- outcome.startedAt),
+            tokenWait: .nanoseconds(outcome.tokenWaitNanoseconds), upstream: .nanoseconds(outcome.upstreamNanoseconds),
+            retried: outcome.retried, termination: outcome.termination))
+    }
+}
+
+/// What the access log line of one request will say, filled in as the request goes.
+struct RequestOutcome {
+    var requestID: String
+    var startedAt: UInt64
+    var client: String?
+    var account: String?
+    var status = 0
+    var bytes = 0
+    var tokenWaitNanoseconds: UInt64 = 0
+    var upstreamNanoseconds: UInt64 = 0
+    var retried = false
+    var termination = AccessLogTermination.ok
+}

@@ -1,0 +1,97 @@
+import HTTP1
+import Network
+import Foundation
+import Synchronization
+
+/// A plain HTTP upstream on 127.0.0.1 port 0 that speaks just enough of the legacy login to
+/// issue one token, and answers every other request with what the simulator never sends: a
+/// `Set-Cookie`, a `Location` pointing at its own origin, and the request body echoed byte for byte.
+/// It keeps the last forwarded request whole (the simulator's control listener reports only the
+/// body's size).
+final class RecordingUpstream: HTTPServerHandler, @unchecked Sendable {
+    struct Recorded: Sendable {
+        var head: HTTPRequestHead
+        var body: [UInt8]
+    }
+
+    static let token = "rec-0f83ee44-5ff7-462f-9cf5-855c455a4bca"
+
+    private let last = Mutex<Recorded?>(nil)
+    /// Large-body responses whose connection closed before they were complete.
+    let cutStreams = Shared(0)
+    private let group = EventLoopGroup(loopCount: 1)
+    private var server: HTTPServer!
+    private(set) var port = 0
+
+    init() throws {
+        let address = try SocketAddress(host: "127.0.0.1", port: 0)
+        server = HTTPServer(configuration: HTTPServerConfiguration(address: address), group: group, handler: self)
+        port = try server.start()
+    }
+
+    var lastRequest: Recorded? { last.withLock { $0 } }
+
+    func handle(_ request: HTTPServerRequest, responder: HTTPResponder) {
+        if request.head.target.hasSuffix("/tas/api/login/operator") {
+            responder.respond(HTTPResponseHead(status: 200, headers: ["Content-Type": "text/plain"]),
+                              body: Array(Self.token.utf8))
+            return
+        }
+        if request.head.target.hasSuffix("/tas/api/logout") {
+            responder.respond(HTTPResponseHead(status: 200), body: [])
+            return
+        }
+        if request.head.target.hasPrefix("/tas/api/big") {
+            streamLargeBody(to: responder)
+            return
+        }
+        last.withLock { $0 = Recorded(head: request.head, body: request.body) }
+        let origin = "http://" + (request.head.headers.first(name: "Host") ?? "127.0.0.1")
+        let headers: HTTPHeaders = [
+            "Content-Type": "application/octet-stream",
+            "Set-Cookie": "JSESSIONID=upstream-session; Path=/tas",
+            "Location": origin + "/tas/api/incidents/id/42",
+            "X-Next-Page-URL": origin + "/tas/api/incidents?start=10",
+            "Connection": "keep-alive, X-Upstream-Hop",
+            "X-Upstream-Hop": "dropped",
+        ]
+        responder.respond(HTTPResponseHead(status: 201, headers: headers), body: request.body)
+    }
+
+    /// Bytes of the large body at `/tas/api/big`: a pattern a test can check position by position.
+    static let largeBodySize = 4 * 1024 * 1024 + 17
+
+    static func largeBodyByte(at offset: Int) -> UInt8 { UInt8(truncatingIfNeeded: offset &* 31 &+ offset >> 11) }
+
+    /// Streams `largeBodySize` bytes chunked (no Content-Length), as fast as the gateway reads.
+    private func streamLargeBody(to responder: HTTPResponder) {
+        responder.onClosed = { [cutStreams] in cutStreams.update { $0 += 1 } }
+        responder.sendHead(HTTPResponseHead(status: 200, headers: ["Content-Type": "application/octet-stream",
+                                                                    "Transfer-Encoding": "chunked"]))
+        var offset = 0
+        func pump() {
+            while offset < Self.largeBodySize {
+                let end = min(offset + 65_536, Self.largeBodySize)
+                responder.sendBody((offset..<end).map(Self.largeBodyByte))
+                offset = end
+                if !responder.isWritable {
+                    responder.onWritable = { pump() }
+                    return
+                }
+            }
+            responder.onWritable = nil
+            responder.onClosed = nil
+            responder.sendEnd()
+        }
+        pump()
+    }
+
+    func stop() {
+        let server = self.server!
+        let group = self.group
+        let done = Mutex(false)
+        server.stop(grace: .milliseconds(100)) { done.withLock { $0 = true } }
+        for _ in 0..<100 where !done.withLock({ $0 }) { Thread.sleep(forTimeInterval: 0.01) }
+        group.shutdown()
+    }
+}
