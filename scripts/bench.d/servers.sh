@@ -55,8 +55,8 @@ assert_alive() {
 }
 
 # run_waited OUT ERR COMMAND...: runs a client (wrk, the idle-connection holder) in the background,
-# stdout to OUT and stderr to ERR (may be the same file), and waits for it, so that a signal reaches the script's trap at
-# once and stop_everything can end the client. Returns COMMAND's status.
+# stdout to OUT and stderr to ERR (may be the same file), and waits for it, so that a signal
+# reaches the script's trap at once and stop_everything can end the client. Returns its status.
 run_waited() {
     local out=$1 err=$2 status=0
     shift 2
@@ -89,6 +89,7 @@ server_name() {
 stop_everything() {
     local pid i deadline
     if [[ -n ${client_pid-} ]]; then kill -TERM "$client_pid" 2>/dev/null || true; fi
+    if [[ -n ${perf_pid-} ]]; then kill -INT "$perf_pid" 2>/dev/null || true; fi
     for ((i = ${#started_pids[@]} - 1; i >= 0; i--)); do
         pid=${started_pids[i]}
         kill -TERM "$pid" 2>/dev/null || continue
@@ -264,4 +265,26 @@ read_children_seconds() {
         for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); total += p[1] * 60 + p[2] }
         printf "%.3f\n", total
     }' "$work/times.txt")
+}
+
+# ---- profiling --------------------------------------------------------------------------------
+
+perf_pid=""
+
+# start_perf PID FILE: samples PID's threads (cpu-clock: works where hardware counters do not) with
+# call graphs into FILE until stop_perf.
+start_perf() {
+    perf record -q -e cpu-clock -F 1999 -g -p "$1" -o "$2" >"$work/perf.log" 2>&1 &
+    perf_pid=$!
+    sleep 0.3
+}
+
+# stop_perf: ends the recording and prints the functions with the most samples of their own.
+stop_perf() {
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+    perf_pid=""
+    echo "  perf: top functions of tokenbridge (self time), from $perf_out" >&2
+    perf report -i "$perf_out" --no-children --sort dso,symbol --stdio 2>/dev/null |
+        grep -E '^ +[0-9]' | head -n 25 | cut -c1-160 >&2 || true
 }
