@@ -1,11 +1,49 @@
 /// One header field as it appeared on the wire: name case and order are kept.
+///
+/// A value whose bytes are not UTF-8 (obs-text, RFC 9110 section 5.5: old servers send Latin-1
+/// file names in `Content-Disposition`, for one) is held as Latin-1, one scalar per byte, and
+/// written back as those same bytes, so a proxy passes it through unchanged. Assigning `value`
+/// makes it UTF-8 again.
 public struct HTTPField: Sendable, Equatable {
     public var name: String
-    public var value: String
+    public var value: String {
+        get { storedValue }
+        set {
+            storedValue = newValue
+            valueIsLatin1 = false
+        }
+    }
+
+    private var storedValue: String
+    /// Whether `value` stands for raw bytes 0x00-0xFF rather than UTF-8 text.
+    public private(set) var valueIsLatin1 = false
 
     public init(name: String, value: String) {
         self.name = name
-        self.value = value
+        self.storedValue = value
+    }
+
+    /// A field whose value is the given bytes exactly: UTF-8 text when they are, Latin-1 otherwise.
+    public init(name: String, valueBytes: UnsafeRawBufferPointer) {
+        self.name = name
+        if let text = String(validating: valueBytes, as: UTF8.self) {
+            self.storedValue = text
+        } else {
+            var scalars = String.UnicodeScalarView()
+            for byte in valueBytes { scalars.append(Unicode.Scalar(byte)) }
+            self.storedValue = String(scalars)
+            self.valueIsLatin1 = true
+        }
+    }
+
+    /// Appends the value's wire bytes.
+    @inlinable
+    public func appendValueBytes(to buffer: inout [UInt8]) {
+        if valueIsLatin1 {
+            for scalar in value.unicodeScalars { buffer.append(UInt8(truncatingIfNeeded: scalar.value)) }
+        } else {
+            buffer.append(contentsOf: value.utf8)
+        }
     }
 }
 

@@ -106,7 +106,7 @@ public enum HTTPSerializer {
             buffer.append(contentsOf: field.name.utf8)
             buffer.append(ASCII.colon)
             buffer.append(ASCII.space)
-            buffer.append(contentsOf: field.value.utf8)
+            field.appendValueBytes(to: &buffer)
             buffer.append(contentsOf: crlf)
         }
         buffer.append(contentsOf: crlf)

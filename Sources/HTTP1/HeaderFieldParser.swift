@@ -107,7 +107,8 @@ enum HeaderFieldParser {
         guard ByteClass.areFieldValueBytes(bytes, valueStart, valueEnd) else {
             throw HTTPParseError(.invalidHeaderValue, "A header value holds a control byte (RFC 9110 section 5.5).")
         }
-        let field = HTTPField(name: bytes.string(start, nameEnd), value: bytes.string(valueStart, valueEnd))
+        let field = HTTPField(name: bytes.string(start, nameEnd),
+                              valueBytes: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd]))
         return (field, nameEnd)
     }
 }

@@ -25,6 +25,41 @@ struct SerializerTests {
             == "AHTTP/1.1 404 Not Found\r\ncontent-LENGTH: 0\r\n\r\nHTTP/1.0 200 Fine\r\n\r\n")
     }
 
+    @Test("a header value that is not UTF-8 is written back as the very bytes that arrived")
+    func latin1ValueRoundTrip() throws {
+        // An old servlet container naming an attachment in Latin-1: "café.txt" with é as 0xE9.
+        let wire: [UInt8] = Array("HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename=\"caf".utf8)
+            + [0xE9] + Array(".txt\"\r\nContent-Length: 0\r\n\r\n".utf8)
+        var parser = HTTPResponseParser()
+        parser.expectResponse(toMethod: "GET")
+        var parsed: HTTPResponseHead?
+        _ = try wire.withUnsafeBytes { bytes in
+            try parser.parse(bytes) { event in
+                if case .head(let head) = event { parsed = head }
+                return .proceed
+            }
+        }
+        let head = try #require(parsed)
+        #expect(head.headers.fields[0].valueIsLatin1)
+        #expect(head.headers.first(name: "Content-Disposition") == "attachment; filename=\"caf\u{E9}.txt\"")
+        var written: [UInt8] = []
+        HTTPSerializer.writeHead(head, into: &written)
+        #expect(written == wire)
+
+        // Assigning a value makes it text again, written as UTF-8.
+        var edited = head
+        var headers = HTTPHeaders()
+        for var field in edited.headers {
+            field.value = field.value
+            headers.add(name: field.name, value: field.value)
+            #expect(!field.valueIsLatin1)
+        }
+        edited.headers = headers
+        written = []
+        HTTPSerializer.writeHead(edited, into: &written)
+        #expect(written.contains(0xC3) && !written.contains(0xE9))
+    }
+
     @Test("serializing a parsed head and parsing it again gives the same head", arguments: validCases)
     func roundTrip(_ testCase: ValidCase) throws {
         for message in testCase.expected {
