@@ -115,8 +115,8 @@ final class RequestPipeline: HTTPServerHandler {
         headers.add(name: "Content-Length", value: "0")
         headers.add(name: "X-Request-ID", value: outcome.requestID)
         headers.add(name: "Cache-Control", value: "no-store")
-        responder.respond(HTTPResponseHead(status: 200, reason: HTTPSerializer.reasonPhrase(for: 200), headers: headers),
-                          body: [])
+        let head = HTTPResponseHead(status: 200, reason: HTTPSerializer.reasonPhrase(for: 200), headers: headers)
+        responder.respond(head, body: [])
         outcome.status = 200
         log(outcome, request: request)
     }

@@ -61,8 +61,9 @@ struct SessionEndpointTests {
         _ = await harness.send("GET", "/tas/api/version", key: key)
         let requestsBefore = await upstream.stats()["requests"] as? Int
         let withKey = await harness.send("GET", "/tas/api/login/operator", key: key)
-        let oldStyle = await harness.client.send(
-            "GET", "/tas/api/login/person", headers: [("Authorization", "Basic YXBpLm9wZXJhdG9yOk9wZXJhdG9yLVBhc3MtMQ==")])
+        // Basic api.operator:Operator-Pass-1, the install's own password.
+        let installPassword = ("Authorization", "Basic YXBpLm9wZXJhdG9yOk9wZXJhdG9yLVBhc3MtMQ==")
+        let oldStyle = await harness.client.send("GET", "/tas/api/login/person", headers: [installPassword])
         let requestsAfter = await upstream.stats()["requests"] as? Int
         let next = await harness.send("GET", "/tas/api/version", key: key)
         let logins = await upstream.logins()

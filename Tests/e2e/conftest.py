@@ -147,12 +147,13 @@ class Gateway:
         self.password = password
         self.config_path = workdir / "tokenbridge.json5"
         tokens_section = f"\n  tokens: {json.dumps(tokens)}," if tokens else ""
+        certificate, private_key = json.dumps(str(certs / "server.pem")), json.dumps(str(certs / "server.key"))
         self.config_path.write_text(f"""// End-to-end test gateway (written by Tests/e2e/conftest.py).
 {{
   listen: {{
     address: "127.0.0.1",
     port: 0,
-    tls: {{ certificate: {json.dumps(str(certs / "server.pem"))}, privateKey: {json.dumps(str(certs / "server.key"))} }},
+    tls: {{ certificate: {certificate}, privateKey: {private_key} }},
   }},
   admin: {{ listen: "127.0.0.1:0" }},
   upstreams: [ {{ name: "legacy", url: {json.dumps(upstream_url)}, responseTimeout: "15s" }} ],

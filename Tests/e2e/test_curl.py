@@ -1,10 +1,11 @@
 """`curl` as a separate process: API keys, application passwords and TLS versions."""
 
 import json
+import socket
 import ssl
 import subprocess
 import threading
-import socket
+import warnings
 
 import pytest
 
@@ -54,8 +55,10 @@ def tls11_server(certs):
     """A throw-away TLS 1.1 server, proving that curl with OLD_TLS can speak TLS 1.1 at all."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.set_ciphers("DEFAULT:@SECLEVEL=0")
-    context.minimum_version = ssl.TLSVersion.TLSv1
-    context.maximum_version = ssl.TLSVersion.TLSv1_1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # deprecated is the point here
+        context.minimum_version = ssl.TLSVersion.TLSv1
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
     context.load_cert_chain(str(certs / "server.pem"), str(certs / "server.key"))
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(15)

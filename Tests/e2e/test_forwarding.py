@@ -4,7 +4,7 @@
 import pytest
 import requests
 
-from conftest import FIRST_INCIDENT, LATIN1_INCIDENT, OPERATOR_PASSWORD, basic_header
+from conftest import FIRST_INCIDENT, LATIN1_INCIDENT, OPERATOR_PASSWORD, basic_header, wait_until
 
 
 def headers_of(last_request):
@@ -196,3 +196,29 @@ def test_the_gateway_log_never_holds_a_secret_or_a_token(gateway, simulator):
             assert token not in line
     access = [r for r in gateway.log.json_lines() if "status" in r and "method" in r]
     assert access, "no access log line was written"
+
+
+def test_a_redirect_to_the_web_login_passes_through_unfollowed(gateway, api_key):
+    session = gateway.session(api_key=api_key)
+    response = session.get(gateway.url + "/tas/secure/incident", allow_redirects=False, timeout=10)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/tas/")
+    assert "Set-Cookie" not in response.headers
+
+
+def test_each_request_gets_one_access_log_line_naming_client_and_account(gateway, api_key):
+    session = gateway.session(api_key=api_key)
+    response = session.get(gateway.url + "/tas/api/incidents/number/I%201602%20001",
+                           headers={"X-Request-ID": "e2e-access-log-1"}, timeout=10)
+    assert response.status_code == 200
+
+    def line():
+        return [r for r in gateway.log.json_lines() if r.get("requestId") == "e2e-access-log-1"]
+
+    [record] = wait_until(line, 5, what="the access log line")
+    assert record["client"] == "e2e-api-key"
+    assert record["account"] == "ops"
+    assert record["method"] == "GET"
+    assert record["status"] == 200
+    assert record["bytes"] == len(response.content)
+    assert "I%201602%20001" in record["path"]

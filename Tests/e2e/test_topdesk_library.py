@@ -9,7 +9,6 @@ body (204).
 import base64
 
 import pytest
-import requests
 from topdesk import Topdesk, errors
 
 from conftest import CALLER_ID, FIRST_INCIDENT
@@ -139,4 +138,20 @@ def test_wrong_application_password_raises_unauthorized(gateway, app_creds):
     with pytest.raises(errors.Unauthorized):
         client.incident(FIRST_INCIDENT)
     client = Topdesk(url=gateway.url, app_creds=app_creds, verify=gateway.ca_file)
-    assert requests is not None and client.incident(FIRST_INCIDENT)["number"] == FIRST_INCIDENT
+    assert client.incident(FIRST_INCIDENT)["number"] == FIRST_INCIDENT
+
+
+def test_library_logout_is_a_no_op_that_keeps_the_pooled_token(client, simulator):
+    assert client.incident(FIRST_INCIDENT)["number"] == FIRST_INCIDENT
+    before = simulator.stats()
+    assert client.logout() is None  # 200 with an empty body
+    assert client.incident(FIRST_INCIDENT)["number"] == FIRST_INCIDENT  # app_creds still go out
+    after = simulator.stats()
+    assert after["logouts"] == before["logouts"]
+    assert after["logins"] == before["logins"]
+
+
+def test_library_oversized_page_raises_bad_request(client):
+    with pytest.raises(errors.BadRequest):
+        client.incidents({"page_size": 101})
+    assert len(client.incidents({"page_size": 100})) <= 100
