@@ -8,6 +8,7 @@ them), every wait is bounded, and every process is stopped at teardown.
 """
 
 import base64
+import ctypes
 import json
 import os
 import signal
@@ -44,6 +45,19 @@ def wait_until(predicate, timeout, interval=0.05, what="condition"):
         if time.monotonic() >= deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """Runs in the child before exec: SIGTERM it if pytest itself dies (killed, timed out)."""
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def spawn(command, **options):
+    return subprocess.Popen(command, preexec_fn=_die_with_parent, **options)
 
 
 def stop_process(process):
@@ -98,7 +112,7 @@ class Simulator:
         port_file = workdir / "ports"
         command = [str(bin_dir / "legacy-topdesk"), "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0",
                    "--port-file", str(port_file), "--quiet", *extra_args]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = spawn(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.stderr = StreamCollector(self.process.stderr)
 
         def ports():
@@ -107,7 +121,11 @@ class Simulator:
             text = port_file.read_text() if port_file.exists() else ""
             return text if text.endswith("\n") else None
 
-        line = wait_until(ports, START_TIMEOUT, what="the simulator's port file")
+        try:
+            line = wait_until(ports, START_TIMEOUT, what="the simulator's port file")
+        except BaseException:
+            self.stop()
+            raise
         fields = dict(item.split("=", 1) for item in line.split())
         self.api_port = int(fields["api"].rsplit(":", 1)[1])
         self.control_port = int(fields["control"].rsplit(":", 1)[1])
@@ -186,7 +204,7 @@ class Gateway:
         self.tokenbridge("credentials", "revoke", credential_id, "--config", str(self.config_path))
 
     def start(self):
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [str(self.bin_dir / "tokenbridge"), "serve", "--config", str(self.config_path)],
             env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.log = StreamCollector(self.process.stderr)
@@ -196,6 +214,13 @@ class Gateway:
                 pytest.fail(f"tokenbridge serve exited with {self.process.returncode}: {self.log.snapshot()}")
             return next((r for r in self.log.json_lines() if r.get("message") == "gateway started"), None)
 
+        try:
+            return self._wait_until_serving(started)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_until_serving(self, started):
         record = wait_until(started, START_TIMEOUT, what="the gateway's 'gateway started' log line")
         self.port = int(record["listen"].rsplit(":", 1)[1])
         self.admin_port = int(record["admin"].rsplit(":", 1)[1])
@@ -275,11 +300,32 @@ class Credentials:
 @pytest.fixture(scope="session")
 def gateway_process(bin_dir, certs, simulator, tmp_path_factory):
     running = Gateway(bin_dir, tmp_path_factory.mktemp("gateway"), certs, simulator.url)
-    credentials = Credentials(running)
+    running.credentials = Credentials(running)
     running.start()
-    running.credentials = credentials
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def isolated_pair(bin_dir, certs, tmp_path_factory):
+    """Starts a simulator of its own and a gateway in front of it, with one API key; stops both
+    at teardown, whatever failed in between. Call it with the simulator's extra arguments and
+    `Gateway` keyword arguments; returns (simulator, gateway, api_key)."""
+    started = []
+
+    def start(name, simulator_args=(), **gateway_options):
+        simulator = Simulator(bin_dir, tmp_path_factory.mktemp(f"simulator-{name}"), simulator_args)
+        started.append(simulator)
+        gateway = Gateway(bin_dir, tmp_path_factory.mktemp(f"gateway-{name}"), certs, simulator.url,
+                          **gateway_options)
+        started.append(gateway)
+        key = gateway.create_credential(f"e2e-{name}", "--api-key")["secret"]
+        gateway.start()
+        return simulator, gateway, key
+
+    yield start
+    for process in reversed(started):
+        process.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import time
 import pytest
 import requests
 
-from conftest import OPERATOR_LOGIN, OPERATOR_PASSWORD, Gateway, Simulator
+from conftest import OPERATOR_LOGIN, OPERATOR_PASSWORD
 
 
 def test_a_revoked_key_fails_within_a_second(gateway):
@@ -50,17 +50,8 @@ def test_a_read_only_scope_gets_403_naming_the_missing_scope(gateway, simulator)
 
 
 @pytest.fixture(scope="module")
-def wrong_password_setup(bin_dir, certs, tmp_path_factory):
-    simulator = Simulator(bin_dir, tmp_path_factory.mktemp("simulator-wrong-password"))
-    gateway = Gateway(bin_dir, tmp_path_factory.mktemp("gateway-wrong-password"), certs, simulator.url,
-                      password="Not-The-Password-7")
-    key = gateway.create_credential("e2e-wrong-password", "--api-key")["secret"]
-    try:
-        gateway.start()
-        yield simulator, gateway, key
-    finally:
-        gateway.stop()
-        simulator.stop()
+def wrong_password_setup(isolated_pair):
+    return isolated_pair("wrong-password", password="Not-The-Password-7")
 
 
 def test_a_wrong_upstream_password_gives_502_naming_the_account_and_never_the_password(wrong_password_setup):

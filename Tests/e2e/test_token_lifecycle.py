@@ -6,24 +6,15 @@ import time
 
 import pytest
 
-from conftest import OPERATOR_LOGIN, Gateway, Simulator
+from conftest import OPERATOR_LOGIN
 
 TRAFFIC_SECONDS = 9.0
 THREADS = 3
 
 
 @pytest.fixture(scope="module")
-def short_lived(bin_dir, certs, tmp_path_factory):
-    simulator = Simulator(bin_dir, tmp_path_factory.mktemp("simulator-short-tokens"), ["--token-ttl", "3s"])
-    gateway = Gateway(bin_dir, tmp_path_factory.mktemp("gateway-short-tokens"), certs, simulator.url,
-                      tokens={"lifetime": "3s", "renewBefore": "1s"})
-    key = gateway.create_credential("e2e-steady", "--api-key")["secret"]
-    try:
-        gateway.start()
-        yield simulator, gateway, key
-    finally:
-        gateway.stop()
-        simulator.stop()
+def short_lived(isolated_pair):
+    return isolated_pair("short-tokens", ["--token-ttl", "3s"], tokens={"lifetime": "3s", "renewBefore": "1s"})
 
 
 def test_steady_traffic_survives_token_expiry_and_an_install_restart(short_lived):
