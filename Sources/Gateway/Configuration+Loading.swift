@@ -243,10 +243,16 @@ struct ConfigurationLoader {
     private func readTokens(_ value: ConfigurationValue?) -> GatewayConfiguration.Tokens {
         var tokens = GatewayConfiguration.Tokens()
         let members = reader.object(value, at: "tokens", keys: ["lifetime", "renewBefore", "poolSize"])
+        // Seconds are allowed: a test install may be set to end tokens after a few seconds, and the
+        // pool handles that (`tokenPolicy` keeps the expiry margin to a tenth of the lifetime).
         tokens.lifetime = reader.duration(members, "lifetime", at: "tokens", default: .seconds(8 * 3600),
-                                          range: .seconds(60) ... .seconds(7 * 86_400))
+                                          range: .seconds(1) ... .seconds(7 * 86_400))
         tokens.renewBefore = reader.duration(members, "renewBefore", at: "tokens", default: .seconds(300),
-                                             range: .seconds(15) ... .seconds(7 * 86_400))
+                                             range: .milliseconds(100) ... .seconds(7 * 86_400))
+        if tokens.lifetime < .seconds(60) {
+            reader.warning("tokens.lifetime", "under a minute: the gateway logs in again every few seconds "
+                           + "(meant for test installs with short-lived tokens)")
+        }
         tokens.poolSize = reader.integer(members, "poolSize", at: "tokens", default: 1, range: 1...64)
         // Renewal may start up to 20% earlier than renewBefore; it must still fall inside the lifetime.
         if tokens.renewBefore * 1.2 >= tokens.lifetime {

@@ -113,10 +113,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     public struct Tokens: Sendable, Equatable {
-        /// `tokens.lifetime`: how long a legacy token lives; the upstream never says. Default "8h".
+        /// `tokens.lifetime`: how long a legacy token lives; the upstream never says. From "1s"
+        /// (under a minute draws a warning) to "7d". Default "8h".
         public var lifetime: Duration = .seconds(8 * 3600)
         /// `tokens.renewBefore`: background renewal starts this long (up to 20% more) before
-        /// expiry. Default "5m".
+        /// expiry; at most 80% of the lifetime. Default "5m".
         public var renewBefore: Duration = .seconds(300)
         /// `tokens.poolSize`: tokens held per account, requests spread over them. Default 1.
         public var poolSize = 1

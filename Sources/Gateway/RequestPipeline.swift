@@ -33,6 +33,11 @@ final class RequestPipeline: HTTPServerHandler {
         let startedAt = request.eventLoop.now
         let requestID = HeaderRewriter.requestID(for: request.head.headers, generate: HeaderRewriter.generateRequestID)
         var outcome = RequestOutcome(requestID: requestID, startedAt: startedAt)
+        let sessionEndpoint = LegacySessionEndpoint(target: request.head.target)
+        if sessionEndpoint == .login {
+            respond(.tokenLoginNotOffered(), to: request, responder: responder, outcome: &outcome)
+            return
+        }
 
         // 3. Authenticate the client's credential.
         let credential: Credential
@@ -45,6 +50,10 @@ final class RequestPipeline: HTTPServerHandler {
         }
         outcome.client = credential.clientName
         outcome.account = credential.accountName
+        if sessionEndpoint == .logout {
+            answerLogout(request, responder: responder, outcome: &outcome)
+            return
+        }
 
         // 4. Authorize: the credential's scopes.
         switch credential.authorize(method: request.head.method, target: request.head.target) {
@@ -93,6 +102,23 @@ final class RequestPipeline: HTTPServerHandler {
         case .storeUnavailable:
             return .failure(.credentialStoreUnavailable())
         }
+    }
+
+    /// `/tas/api/logout` from an authenticated client: a no-op 200, as the install answers a
+    /// logout that ends a session. The pooled token is not the client's to end.
+    private func answerLogout(_ request: HTTPServerRequest, responder: HTTPResponder, outcome: inout RequestOutcome) {
+        guard request.head.method == "GET" || request.head.method == "HEAD" else {
+            respond(.logoutMethodNotAllowed(), to: request, responder: responder, outcome: &outcome)
+            return
+        }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Length", value: "0")
+        headers.add(name: "X-Request-ID", value: outcome.requestID)
+        headers.add(name: "Cache-Control", value: "no-store")
+        let head = HTTPResponseHead(status: 200, reason: HTTPSerializer.reasonPhrase(for: 200), headers: headers)
+        responder.respond(head, body: [])
+        outcome.status = 200
+        log(outcome, request: request)
     }
 
     /// Answers with the gateway's own JSON error and writes the access log line.

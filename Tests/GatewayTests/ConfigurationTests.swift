@@ -220,6 +220,22 @@ struct ConfigurationTests {
         #expect(fixture.errors(text) == ["listen.tls: required unless listen.address is a loopback address"])
     }
 
+    @Test("A few-second token lifetime, as a test install hands out, loads with a warning")
+    func shortTokenLifetime() throws {
+        let fixture = try ConfigurationFixture()
+        let short = minimalConfiguration.replacingOccurrences(
+            of: "  accounts: [", with: "  tokens: { lifetime: \"3s\", renewBefore: \"1s\" },\n  accounts: [")
+        let configuration = try fixture.load(short)
+        #expect(configuration.tokens.lifetime == .seconds(3))
+        #expect(configuration.tokens.renewBefore == .seconds(1))
+        #expect(configuration.warnings.map(\.path) == ["tokens.lifetime"])
+        #expect(configuration.tokenPolicy.expirySafetyMargin <= .milliseconds(300))
+
+        let tooShort = minimalConfiguration.replacingOccurrences(
+            of: "  accounts: [", with: "  tokens: { lifetime: \"500ms\", renewBefore: \"2s\" },\n  accounts: [")
+        #expect(fixture.errors(tooShort) == ["tokens.lifetime: must be from 1s to 7d"])
+    }
+
     @Test("A file that is not JSON5 or has no upstreams is reported as such")
     func malformedFiles() throws {
         let fixture = try ConfigurationFixture()

@@ -67,6 +67,21 @@ struct IncidentChildrenTests {
         #expect(list.jsonArray.count == 2)
     }
 
+    @Test("an upload as the topdesk Python library makes it (LF, base64) stores the decoded file")
+    func uploadFromTheTopdeskLibrary() throws {
+        let token = harness.operatorToken()
+        let response = harness.send("POST", "/tas/api/incidents/number/I%201602%20001/attachments", headers: [
+            ("Authorization", Harness.tokenHeader(token)), ("Content-Type", "multipart/form-data;boundary=BOUNDARY"),
+        ], body: SupportTests.topdeskLibraryBody)
+        #expect(response.status == 200)
+        let json = try #require(response.json)
+        #expect(json["fileName"] == "note.txt")
+        #expect(json["size"] == .int(5))
+        #expect(json["description"] == "A note")
+        let download = harness.get(try #require(json["downloadUrl"]?.stringValue), token: token)
+        #expect(download.body == Array("hello".utf8))
+    }
+
     @Test("an upload with the wrong part name or boundary arrives empty and is refused")
     func emptyUploads() {
         let token = harness.operatorToken()

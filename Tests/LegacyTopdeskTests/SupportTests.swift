@@ -83,6 +83,30 @@ struct SupportTests {
         #expect(MultipartParser.parts(of: SupportTests.multipartBody, boundary: "Other").isEmpty)
     }
 
+    /// What the `topdesk` Python library (0.0.17) sends for `upload_incident_attachment(n,
+    /// ("note.txt", "hello"), params={"description": "A note"})`: LF line breaks, base64 content.
+    static let topdeskLibraryBody = Array((
+        "--BOUNDARY\nContent-Disposition: form-data; name=\"description\"\n\nA note\n"
+            + "--BOUNDARY\nContent-Disposition: form-data; name=\"file\"; filename=\"note.txt\"\n"
+            + "Content-Type: application/plain;charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
+            + "aGVsbG8=\n--BOUNDARY--").utf8)
+
+    @Test("multipart bodies with bare LF line breaks and a base64 transfer encoding are read")
+    func multipartFromTheTopdeskLibrary() {
+        let parts = MultipartParser.parts(of: SupportTests.topdeskLibraryBody, boundary: "BOUNDARY")
+        #expect(parts.map(\.name) == ["description", "file"])
+        #expect(parts.first?.text == "A note")
+        #expect(parts.last?.fileName == "note.txt")
+        #expect(parts.last?.contentType == "application/plain;charset=utf-8")
+        #expect(parts.last?.text == "hello")
+        // Without the transfer encoding the bytes are kept as sent, line breaks inside included.
+        let plain = Array("--B\nContent-Disposition: form-data; name=\"file\"\n\naGVsbG8=\r\nx\n--B--\n".utf8)
+        #expect(MultipartParser.parts(of: plain, boundary: "B").first?.text == "aGVsbG8=\r\nx")
+        // A boundary that only appears mid-line is no delimiter.
+        #expect(MultipartParser.parts(of: Array("x--B\nContent-Disposition: form-data; name=\"f\"\n\ny\n--B--".utf8),
+                                      boundary: "B").isEmpty)
+    }
+
     @Test("JSON Patch applies add, remove, replace, move, copy and test in order")
     func jsonPatch() throws {
         let document = try JSONParser.parse(Array(#"{"a":1,"b":{"c":[1,2]}}"#.utf8))

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One part of a `multipart/form-data` body (RFC 7578).
 public struct MultipartPart: Sendable, Equatable {
     /// The `name` parameter of `Content-Disposition: form-data`.
@@ -32,33 +34,47 @@ public enum MultipartParser {
         return nil
     }
 
+    /// The parts of `body`. Line breaks may be CRLF, as RFC 7578 asks, or a bare LF, as some
+    /// clients send (the `topdesk` Python library builds its uploads by hand with LF); the Java MIME
+    /// parsers real installs run read both. A part with `Content-Transfer-Encoding: base64`
+    /// (deprecated by RFC 7578, but that same library base64-encodes every file it uploads) is
+    /// stored decoded, as those parsers hand it to the application (our choice where the install's
+    /// parser is unknown); any other transfer encoding is kept as sent.
     public static func parts(of body: [UInt8], boundary: String) -> [MultipartPart] {
         let delimiter = Array("--\(boundary)".utf8)
-        var positions: [Int] = []
+        // Each delimiter with the length of the line break before it (0 at the start of the body).
+        var delimiters: [(position: Int, breakLength: Int)] = []
         var searchFrom = 0
         while let found = firstIndex(of: delimiter, in: body, from: searchFrom) {
-            // A delimiter starts the body or follows CRLF.
-            if found == 0 || (found >= 2 && body[found - 2] == 0x0D && body[found - 1] == 0x0A) {
-                positions.append(found)
+            // A delimiter starts the body or follows a line break.
+            if found == 0 {
+                delimiters.append((found, 0))
+            } else if found >= 2, body[found - 2] == carriageReturn, body[found - 1] == lineFeed {
+                delimiters.append((found, 2))
+            } else if body[found - 1] == lineFeed {
+                delimiters.append((found, 1))
             }
             searchFrom = found + delimiter.count
         }
         var parts: [MultipartPart] = []
-        for (position, next) in zip(positions, positions.dropFirst()) {
-            var start = position + delimiter.count
+        for (current, next) in zip(delimiters, delimiters.dropFirst()) {
+            var start = current.position + delimiter.count
             // "--" right after a delimiter closes the body.
             if start + 1 < body.count, body[start] == UInt8(ascii: "-"), body[start + 1] == UInt8(ascii: "-") { break }
             while start < body.count, body[start] == 0x20 || body[start] == 0x09 { start += 1 }
-            guard start + 1 < body.count, body[start] == 0x0D, body[start + 1] == 0x0A else { continue }
-            start += 2
-            let end = next - 2
-            // The head ends at the first blank line; searching from the CRLF before `start` also
-            // finds the blank line of a part that has no header fields at all.
-            guard end >= start, let headEnd = firstIndex(of: [0x0D, 0x0A, 0x0D, 0x0A], in: body, from: start - 2),
-                headEnd + 4 <= end
-            else { continue }
-            let headBytes = headEnd >= start ? Array(body[start..<headEnd]) : []
-            let content = Array(body[(headEnd + 4)..<end])
+            if start + 1 < body.count, body[start] == carriageReturn, body[start + 1] == lineFeed {
+                start += 2
+            } else if start < body.count, body[start] == lineFeed {
+                start += 1
+            } else {
+                continue
+            }
+            let end = next.position - next.breakLength
+            guard end >= start, let (headEnd, contentStart) = endOfHead(in: body, from: start, before: end) else {
+                continue
+            }
+            let headBytes = Array(body[start..<headEnd])
+            let content = Array(body[contentStart..<end])
             if let part = makePart(head: String(decoding: headBytes, as: UTF8.self), body: content) {
                 parts.append(part)
             }
@@ -66,11 +82,29 @@ public enum MultipartParser {
         return parts
     }
 
+    private static let carriageReturn: UInt8 = 0x0D
+    private static let lineFeed: UInt8 = 0x0A
+
+    /// Where a part's head ends and its content starts: at and after the first empty line (ended by
+    /// CRLF or LF) before `end`.
+    private static func endOfHead(in body: [UInt8], from start: Int, before end: Int) -> (Int, Int)? {
+        var lineStart = start
+        while lineStart < end {
+            guard let newline = body[lineStart..<end].firstIndex(of: lineFeed) else { return nil }
+            let lineEnd = newline > lineStart && body[newline - 1] == carriageReturn ? newline - 1 : newline
+            if lineEnd == lineStart { return (lineStart, newline + 1) }
+            lineStart = newline + 1
+        }
+        return nil
+    }
+
     private static func makePart(head: String, body: [UInt8]) -> MultipartPart? {
         var name: String?
         var fileName: String?
         var contentType: String?
-        for line in head.split(separator: "\r\n", omittingEmptySubsequences: true) {
+        var transferEncoding: Substring?
+        // "\r\n" is one Character in Swift: split on it and on a bare "\n".
+        for line in head.split(whereSeparator: { $0 == "\r\n" || $0 == "\n" }) {
             let pair = line.split(separator: ":", maxSplits: 1)
             guard pair.count == 2 else { continue }
             let field = pair[0].trimmingOptionalWhitespace()
@@ -89,10 +123,18 @@ public enum MultipartParser {
                 }
             } else if field.equalsIgnoringASCIICase("Content-Type") {
                 contentType = String(value)
+            } else if field.equalsIgnoringASCIICase("Content-Transfer-Encoding") {
+                transferEncoding = value
             }
         }
         guard let name else { return nil }
-        return MultipartPart(name: name, fileName: fileName, contentType: contentType, body: body)
+        var content = body
+        if let transferEncoding, transferEncoding.equalsIgnoringASCIICase("base64"),
+            let decoded = Data(base64Encoded: Data(body), options: .ignoreUnknownCharacters)
+        {
+            content = Array(decoded)
+        }
+        return MultipartPart(name: name, fileName: fileName, contentType: contentType, body: content)
     }
 
     private static func firstIndex(of needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {

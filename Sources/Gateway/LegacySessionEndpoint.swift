@@ -1,0 +1,57 @@
+import Credentials
+
+/// The install's own session endpoints, which the gateway answers itself instead of forwarding.
+///
+/// Forwarded, both would do harm: `GET /tas/api/logout` carries the pooled token the gateway
+/// injected, so one client "logging out" would end the session every client of that account
+/// shares (each of their next requests then meets a 401 and waits for a new login); and
+/// `/tas/api/login/operator|person` would reach the install with that token instead of a password,
+/// be refused with a 401, and be taken for a rejected token. Clients of the gateway have no session
+/// to open or end: they send their credential on every request.
+enum LegacySessionEndpoint: Equatable {
+    /// `/tas/api/login` and anything under it.
+    case login
+    /// `/tas/api/logout`.
+    case logout
+
+    /// The endpoint a request target names, read the way the install reads paths (percent escapes
+    /// decoded, `;parameters` dropped, a trailing slash ignored); nil for every other path. A
+    /// target whose path cannot be read safely (dot segments, encoded slashes) is nil too: it
+    /// names no endpoint of the install as written.
+    init?(target: String) {
+        // Most targets cannot name either endpoint: no "/log" and nothing percent-encoded.
+        let bytes = target.utf8
+        guard bytes.contains(UInt8(ascii: "%")) || target.contains("/log") else { return nil }
+        let originForm: String
+        do {
+            originForm = try HeaderRewriter.upstreamTarget(target, pathPrefix: "")
+        } catch {
+            return nil
+        }
+        guard var path = RequestPath.normalizedForMatching(originForm) else { return nil }
+        if path.count > 1, path.last == UInt8(ascii: "/") { path.removeLast() }
+        if path.elementsEqual("/tas/api/logout".utf8) {
+            self = .logout
+        } else if path.elementsEqual("/tas/api/login".utf8) || path.starts(with: "/tas/api/login/".utf8) {
+            self = .login
+        } else {
+            return nil
+        }
+    }
+}
+
+extension GatewayErrorResponse {
+    /// A client asking the gateway for a legacy token. Answered before authentication, so an old
+    /// client sending the install's own password learns what to do instead of meeting a bare 401.
+    static func tokenLoginNotOffered() -> GatewayErrorResponse {
+        GatewayErrorResponse(status: 400, error: "token login not offered",
+                             detail: "the gateway keeps the install's sessions itself: send your credential "
+                                + "(application password as Basic, or API key as Bearer or X-API-Key) on every "
+                                + "request instead of logging in", termination: .clientError)
+    }
+
+    static func logoutMethodNotAllowed() -> GatewayErrorResponse {
+        GatewayErrorResponse(status: 405, error: "method not allowed", detail: "/tas/api/logout takes GET",
+                             termination: .clientError, extraHeaders: [("Allow", "GET, HEAD")])
+    }
+}

@@ -1,0 +1,82 @@
+"""Client credentials as the gateway enforces them: revocation by a separate process, scopes, and
+an account whose upstream password is wrong."""
+
+import time
+
+import pytest
+import requests
+
+from conftest import OPERATOR_LOGIN, OPERATOR_PASSWORD
+
+
+def test_a_revoked_key_fails_within_a_second(gateway):
+    credential = gateway.create_credential("e2e-to-revoke", "--api-key")
+    session = gateway.session(api_key=credential["secret"])
+    url = gateway.url + "/tas/api/incidents/number/I%201602%20001"
+    assert session.get(url, timeout=10).status_code == 200  # also puts it in the verification cache
+
+    gateway.revoke(credential["id"])  # `tokenbridge credentials revoke` as its own process
+    revoked_at = time.monotonic()
+    statuses = []
+    while time.monotonic() - revoked_at < 1.5:
+        statuses.append(session.get(url, timeout=10).status_code)
+        if statuses[-1] == 401:
+            break
+        time.sleep(0.05)
+    assert statuses[-1] == 401, f"still accepted 1.5 s after revocation: {statuses}"
+    assert set(statuses) <= {200, 401}
+    assert session.get(url, timeout=10).status_code == 401
+
+    listed = gateway.tokenbridge("credentials", "list", "--config", str(gateway.config_path), "--json").stdout
+    assert credential["id"] in listed and credential["secret"] not in listed
+
+
+def test_a_read_only_scope_gets_403_naming_the_missing_scope(gateway, simulator):
+    key = gateway.credentials.read_only["secret"]
+    session = gateway.session(api_key=key)
+    assert session.get(gateway.url + "/tas/api/incidents/number/I%201602%20001", timeout=10).status_code == 200
+
+    before = simulator.stats()["requests"]
+    response = session.post(gateway.url + "/tas/api/incidents",
+                            json={"callerLookup": {"id": "e127ddc1-0df3-5ee4-9144-95f751bc13ee"},
+                                  "briefDescription": "not allowed"}, timeout=10)
+    assert response.status_code == 403
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["error"] == "forbidden"
+    assert "POST:/tas/api/incidents" in body["detail"]
+    assert body["requestId"] == response.headers["X-Request-ID"]
+    assert simulator.stats()["requests"] == before, "a forbidden request reached the install"
+
+
+@pytest.fixture(scope="module")
+def wrong_password_setup(isolated_pair):
+    return isolated_pair("wrong-password", password="Not-The-Password-7")
+
+
+def test_a_wrong_upstream_password_gives_502_naming_the_account_and_never_the_password(wrong_password_setup):
+    simulator, gateway, key = wrong_password_setup
+    session = gateway.session(api_key=key)
+    responses = []
+    started = time.monotonic()
+    while time.monotonic() - started < 3.0:
+        responses.append(session.get(gateway.url + "/tas/api/incidents", timeout=10))
+        time.sleep(0.05)
+    assert len(responses) >= 10
+    for response in responses:
+        assert response.status_code == 502
+        assert response.headers["Content-Type"].startswith("application/json")
+        body = response.json()
+        assert "'ops'" in body["detail"]
+        assert "Not-The-Password-7" not in response.text
+        assert OPERATOR_PASSWORD not in response.text
+
+    failures = simulator.stats()["loginFailures"].get(OPERATOR_LOGIN, 0)
+    assert 1 <= failures <= 3, f"{failures} failed logins for {len(responses)} requests"
+    assert simulator.stats()["logins"] == {}
+
+    ready = requests.get(gateway.admin_url + "/readyz", timeout=5)
+    assert ready.status_code == 503
+    assert "ops" in ready.json()["reason"]
+    for line in gateway.log.snapshot():
+        assert "Not-The-Password-7" not in line
