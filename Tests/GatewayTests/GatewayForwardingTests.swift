@@ -22,6 +22,7 @@ struct GatewayForwardingTests {
         await upstream.stop()
 
         #expect(response.status == 200)
+        #expect(response.headers["X-Request-ID"] == ["trace-123"])
         #expect(response.headers.first(name: "Transfer-Encoding") == nil
                 || response.headers.first(name: "Content-Length") == nil)
         let forwarded = try #require(last)
