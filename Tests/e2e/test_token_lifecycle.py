@@ -8,7 +8,8 @@ import pytest
 
 from conftest import OPERATOR_LOGIN
 
-TRAFFIC_SECONDS = 9.0
+# The window the gateway's issue names: 30 s of traffic over tokens that live 3 s.
+TRAFFIC_SECONDS = 30.0
 THREADS = 3
 
 
@@ -54,7 +55,8 @@ def test_steady_traffic_survives_token_expiry_and_an_install_restart(short_lived
     assert sum(counts) >= 30, f"only {sum(counts)} requests in {elapsed:.1f}s"
     stats = simulator.stats()
     assert stats["restarts"] == 1
-    # A 3 s token over ~9 s plus a restart: several logins, but nowhere near one per request.
+    # A 3 s token over ~30 s plus a restart: about one login per token lifetime (renewed 1-1.4 s
+    # ahead), never one per request.
     logins = stats["logins"][OPERATOR_LOGIN]
-    assert 3 <= logins <= 12, f"{logins} logins"
+    assert 10 <= logins <= 30, f"{logins} logins"
     assert stats["loginFailures"] == {}
