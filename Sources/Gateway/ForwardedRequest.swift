@@ -24,6 +24,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
     private let responder: HTTPResponder
     private let route: AccountRoute
     private let pipeline: RequestPipeline
+    private let snapshot: PipelineSnapshot
     private var outcome: RequestOutcome
     private var state = State.waitingForToken
     private var token: LegacyToken?
@@ -35,7 +36,8 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
     private var loop: EventLoop { request.eventLoop }
 
     init(request: HTTPServerRequest, responder: HTTPResponder, route: AccountRoute, outcome: RequestOutcome,
-         pipeline: RequestPipeline) {
+         pipeline: RequestPipeline, snapshot: PipelineSnapshot) {
+        self.snapshot = snapshot
         self.request = request
         self.responder = responder
         self.route = route
@@ -77,9 +79,10 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
             return
         }
         self.token = token
+        outcome.gotToken = true
         let context = HeaderRewriter.RequestContext(
             upstream: route.upstream.url, authorization: token.authorizationHeaderValue,
-            clientAddress: request.remoteAddress.host, externalScheme: pipeline.settings.externalScheme,
+            clientAddress: request.remoteAddress.host, externalScheme: snapshot.settings.externalScheme,
             requestID: outcome.requestID, bodyLength: request.body.count)
         let head: HTTPRequestHead
         do {
@@ -90,6 +93,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
         }
         state = .awaitingResponse
         if upstreamStartedAt == 0 { upstreamStartedAt = loop.now }
+        outcome.reachedUpstream = true
         // Request bodies go out on every method: some clients send `null` with a GET.
         route.upstream.client.execute(head, body: request.body, on: loop, delegate: self)
     }
@@ -98,6 +102,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
 
     func responseHead(_ head: HTTPResponseHead, control: HTTPClientStreamControl) {
         guard case .awaitingResponse = state else { return }
+        route.upstream.recordAnswer()
         if clientGone {
             state = .finished
             control.cancel()
@@ -106,6 +111,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
         }
         // 8. The upstream rejected the token we injected.
         if head.status == 401 {
+            pipeline.metrics.shard(for: loop).recordTokenRejection()
             if let token { pipeline.pool.invalidate(token) }
             state = .discardingRejection
             return
@@ -114,7 +120,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
         // 9. Response: rewrite links, drop cookies and hop-by-hop fields, frame the body ourselves.
         var clientHead = HeaderRewriter.clientResponse(
             head, upstream: route.upstream.url,
-            externalOrigin: HeaderRewriter.externalOrigin(scheme: pipeline.settings.externalScheme,
+            externalOrigin: HeaderRewriter.externalOrigin(scheme: snapshot.settings.externalScheme,
                                                           host: request.head.headers.first(name: "Host")))
         let statusAllowsBody = head.status >= 200 && head.status != 204 && head.status != 304
         if statusAllowsBody, request.head.method != "HEAD", !clientHead.headers.contains(name: "Content-Length") {
@@ -158,6 +164,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
             // The 401's body broke off; the token is invalidated all the same.
             replayAfterRejection()
         case .awaitingResponse:
+            route.upstream.recordFailure(error)
             outcome.upstreamNanoseconds = loop.now &- upstreamStartedAt
             if clientGone {
                 finish(termination: .clientAborted)
@@ -172,7 +179,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
     // MARK: 8. Replay
 
     private func replayAfterRejection() {
-        guard !hasReplayed, request.body.count <= pipeline.settings.replayBufferBytes else {
+        guard !hasReplayed, request.body.count <= snapshot.settings.replayBufferBytes else {
             outcome.upstreamNanoseconds = loop.now &- upstreamStartedAt
             fail(.tokenRejected(accountName: route.name, replayed: hasReplayed))
             return
@@ -197,7 +204,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
     private func fail(_ error: GatewayErrorResponse) {
         state = .finished
         responder.onClosed = nil
-        pipeline.respond(error, to: request, responder: responder, outcome: &outcome)
+        pipeline.respond(error, to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
     }
 
     private func finish(termination: AccessLogTermination) {
@@ -206,6 +213,6 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
         responder.onWritable = nil
         outcome.termination = termination
         if termination == .clientAborted, outcome.status == 0 { outcome.status = 499 }
-        pipeline.log(outcome, request: request)
+        pipeline.log(outcome, request: request, snapshot: snapshot)
     }
 }
