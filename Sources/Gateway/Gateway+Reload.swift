@@ -124,7 +124,12 @@ extension Gateway {
         }
         snapshots.publish(snapshot, to: group)
 
-        // 4. Tokens of moved accounts belong to the old upstream: log them out there.
+        // 4. Tokens of moved accounts belong to the old upstream: log them out there. This comes
+        // after the new snapshot on purpose: a request that already runs on the new snapshot and
+        // carries an old token gets a 401 from the new upstream and is replayed with a fresh token
+        // (that old token is then dropped without a logout and expires at the old upstream);
+        // discarding first would hand requests still on the old snapshot tokens of the new
+        // upstream, which the old one refuses even after a replay.
         for token in tokenPool.discardTokens(of: movedKeys) {
             let oldUpstream = old.configuration.accounts.first { $0.key == token.account }?.upstream
             if let upstream = oldUpstream.flatMap({ oldLoginUpstreams[$0] }) {
