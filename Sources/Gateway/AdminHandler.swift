@@ -64,6 +64,7 @@ final class AdminHandler: HTTPServerHandler {
     /// refused, or they lack API permission), and upstreams that cannot be reached.
     private func notReadyReasons() -> [String] {
         let names = accountNames()
+        if source.active.gateway?.isStopping == true { return ["the gateway is shutting down"] }
         var reasons = source.pool.status().filter { !$0.isHealthy }.map { status in
             "account '\(names[status.account] ?? status.account.description)' is \(status.phase.rawValue)"
                 + (status.lastLoginResult.map { ": \(describe($0))" } ?? "")

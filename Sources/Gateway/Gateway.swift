@@ -168,6 +168,15 @@ public final class Gateway: Sendable {
         }
     }
 
+    /// True from the moment `stop` was called: `/readyz` then answers 503 so that a load balancer
+    /// stops sending while requests in flight drain.
+    var isStopping: Bool {
+        lifecycle.withLock { lifecycle in
+            if case .stopped = lifecycle { return true }
+            return false
+        }
+    }
+
     /// Moves to `.stopped`, waiting for a reload in progress to end. False when already stopped.
     private func beginStopping() -> Bool {
         while true {

@@ -85,8 +85,12 @@ struct ServeProcessTests {
         async let third = served.client.send("GET", "/tas/api/version", headers: key)
         try await Task.sleep(for: .milliseconds(500))
         served.program.send(SIGTERM)
+        try await Task.sleep(for: .milliseconds(200))
+        let draining = await served.admin.send("GET", "/readyz")
         let answers = await [first, second, third]
 
+        #expect(draining.status == 503, "not ready while draining")
+        #expect((draining.json?["reason"] as? String) == "the gateway is shutting down")
         #expect(answers.map(\.status) == [206, 200, 200], "\(answers.map { $0.failure ?? String($0.status) })")
         #expect(await served.program.waitForExit(timeout: .seconds(20)) == 0)
         #expect(await simulator.stats()["logouts"] as? Int == logoutsBefore + 1)
