@@ -70,7 +70,9 @@ final class AdminHandler: HTTPServerHandler {
                 + (status.lastLoginResult.map { ": \(describe($0))" } ?? "")
         }
         for route in upstreams() {
-            if let reason = route.unreachableReason { reasons.append("upstream '\(route.name)' is unreachable: \(reason)") }
+            if let reason = route.unreachableReason {
+                reasons.append("upstream '\(route.name)' is unreachable: \(reason)")
+            }
         }
         return reasons
     }

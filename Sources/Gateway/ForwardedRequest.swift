@@ -22,7 +22,9 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
 
     private let request: HTTPServerRequest
     private let responder: HTTPResponder
-    private let route: AccountRoute
+    /// The account's route as of the request's start; a reload that moves the account to another
+    /// upstream is followed when the request waits for a token (see `followReloadedRoute`).
+    private var route: AccountRoute
     private let pipeline: RequestPipeline
     private let snapshot: PipelineSnapshot
     private var outcome: RequestOutcome
@@ -62,6 +64,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
         leaseStartedAt = loop.now
         route.account.lease(on: loop) { [self] result in
             outcome.tokenWaitNanoseconds &+= loop.now &- leaseStartedAt
+            followReloadedRoute()
             switch result {
             case .success(let token):
                 send(with: token)
@@ -69,6 +72,15 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
                 fail(.tokenUnavailable(error, accountName: route.name))
             }
         }
+    }
+
+    /// A token that had to be waited for (or leased again for a replay) comes from wherever the
+    /// account points now; if a reload moved the account to another upstream meanwhile, the request
+    /// follows it there, or the new upstream's token would go to the old one and be refused.
+    private func followReloadedRoute() {
+        guard let current = pipeline.snapshots[loop].routes.accounts[route.name], current !== route,
+              current.account === route.account else { return }
+        route = current
     }
 
     // MARK: 6. Rewrite and 7. forward
@@ -186,6 +198,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
         }
         hasReplayed = true
         outcome.retried = true
+        followReloadedRoute()
         acquireToken()
     }
 

@@ -25,7 +25,8 @@ struct ServeProcessTests {
                 // Written by ServeProcessTests.
                 {
                   listen: { address: "127.0.0.1", port: 0,
-                            tls: { certificate: "\(certificates.serverChain)", privateKey: "\(certificates.serverKey)" } },
+                            tls: { certificate: "\(certificates.serverChain)",
+                                   privateKey: "\(certificates.serverKey)" } },
                   admin: { listen: "127.0.0.1:0" },
                   upstreams: [{ name: "td", url: "http://127.0.0.1:\(upstreamPort)", responseTimeout: "20s" }],
                   accounts: [{ name: "ops", upstream: "td", kind: "operator", login: "\(GatewayHarness.operatorLogin)",
