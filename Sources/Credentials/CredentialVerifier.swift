@@ -150,6 +150,13 @@ public final class CredentialVerifier: Sendable {
         cache.count
     }
 
+    /// Verifications answered from the cache (hits) and ones that had to ask the store (misses),
+    /// since the verifier was made. Secrets not even shaped like ours count as neither. The
+    /// counters live in the cache's shards, under the lock a lookup takes anyway.
+    public var cacheLookupCounts: (hits: Int, misses: Int) {
+        cache.lookupCounts
+    }
+
     // MARK: Steps
 
     private func cachedVerification(_ cacheKey: SecretDigest, now: Date) -> Verification? {

@@ -33,6 +33,10 @@ final class VerificationCache: Sendable {
         var entries: [SecretDigest: Entry] = [:]
         var validCount = 0
         var rejectedCount = 0
+        /// Lookups answered from, and missing in, this shard since the cache was made; kept when
+        /// the entries are dropped, so they only grow (metrics count them).
+        var hits = 0
+        var misses = 0
 
         mutating func remove(_ key: SecretDigest) {
             guard let old = entries.removeValue(forKey: key) else {
@@ -71,8 +75,10 @@ final class VerificationCache: Sendable {
     func lookup(_ key: SecretDigest, now: Int64, revision: Int64) -> Outcome? {
         shard(for: key).state.withLock { shard -> Outcome? in
             guard let entry = shard.entries[key], entry.expiresAt > now, entry.revision == revision else {
+                shard.misses += 1
                 return nil
             }
+            shard.hits += 1
             return entry.outcome
         }
     }
@@ -103,12 +109,25 @@ final class VerificationCache: Sendable {
 
     func removeAll() {
         for box in shards {
-            box.state.withLock { $0 = Shard() }
+            box.state.withLock { shard in
+                shard.entries.removeAll()
+                shard.validCount = 0
+                shard.rejectedCount = 0
+            }
         }
     }
 
     var count: Int {
         shards.reduce(0) { total, box in total + box.state.withLock { $0.entries.count } }
+    }
+
+    /// Lookups that found a fresh entry and lookups that did not, over every shard.
+    var lookupCounts: (hits: Int, misses: Int) {
+        shards.reduce(into: (hits: 0, misses: 0)) { total, box in
+            let (hits, misses) = box.state.withLock { ($0.hits, $0.misses) }
+            total.hits += hits
+            total.misses += misses
+        }
     }
 
     private func shard(for key: SecretDigest) -> ShardBox {

@@ -134,7 +134,7 @@ struct ConfigurationLoader {
         }
         var upstreams: [GatewayConfiguration.Upstream] = []
         var firstIndexOfName: [String: Int] = [:]
-        let keys = ["name", "url", "caFile", "connectTimeout", "responseTimeout", "maxConnections"]
+        let keys = ["name", "url", "caFile", "connectTimeout", "responseTimeout", "maxConnections", "probeInterval"]
         for (index, element) in elements.enumerated() {
             let path = "upstreams[\(index)]"
             guard let members = reader.object(element, at: path, keys: keys) else {
@@ -167,12 +167,15 @@ struct ConfigurationLoader {
             let responseTimeout = reader.duration(members, "responseTimeout", at: path, default: .seconds(60),
                                                   range: .milliseconds(1) ... .seconds(3600))
             let maxConnections = reader.integer(members, "maxConnections", at: path, default: 64, range: 1...10_000)
+            let probeInterval = reader.duration(members, "probeInterval", at: path, default: .seconds(5),
+                                                range: .milliseconds(100) ... .seconds(3600))
             guard let name, let url else { continue }
             var upstream = GatewayConfiguration.Upstream(name: name, url: url)
             upstream.caFile = caFile
             upstream.connectTimeout = connectTimeout
             upstream.responseTimeout = responseTimeout
             upstream.maxConnections = maxConnections
+            upstream.probeInterval = probeInterval
             upstreams.append(upstream)
         }
         return upstreams

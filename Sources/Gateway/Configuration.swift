@@ -80,6 +80,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var responseTimeout: Duration = .seconds(60)
         /// `upstreams[].maxConnections`: keep-alive connections per event loop. Default 64.
         public var maxConnections = 64
+        /// `upstreams[].probeInterval`: once a request or login could not connect, the upstream
+        /// counts as unreachable (`/readyz` answers 503) and is probed this often with
+        /// `GET /tas/api/version` until it answers. A reachable upstream is never probed.
+        /// Default "5s".
+        public var probeInterval: Duration = .seconds(5)
 
         public init(name: String, url: UpstreamURL) {
             self.name = name

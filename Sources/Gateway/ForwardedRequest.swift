@@ -22,8 +22,11 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
 
     private let request: HTTPServerRequest
     private let responder: HTTPResponder
-    private let route: AccountRoute
+    /// The account's route as of the request's start; a reload that moves the account to another
+    /// upstream is followed when the request waits for a token (see `followReloadedRoute`).
+    private var route: AccountRoute
     private let pipeline: RequestPipeline
+    private let snapshot: PipelineSnapshot
     private var outcome: RequestOutcome
     private var state = State.waitingForToken
     private var token: LegacyToken?
@@ -35,7 +38,8 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
     private var loop: EventLoop { request.eventLoop }
 
     init(request: HTTPServerRequest, responder: HTTPResponder, route: AccountRoute, outcome: RequestOutcome,
-         pipeline: RequestPipeline) {
+         pipeline: RequestPipeline, snapshot: PipelineSnapshot) {
+        self.snapshot = snapshot
         self.request = request
         self.responder = responder
         self.route = route
@@ -60,6 +64,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
         leaseStartedAt = loop.now
         route.account.lease(on: loop) { [self] result in
             outcome.tokenWaitNanoseconds &+= loop.now &- leaseStartedAt
+            followReloadedRoute()
             switch result {
             case .success(let token):
                 send(with: token)
@@ -67,6 +72,15 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
                 fail(.tokenUnavailable(error, accountName: route.name))
             }
         }
+    }
+
+    /// A token that had to be waited for (or leased again for a replay) comes from wherever the
+    /// account points now; if a reload moved the account to another upstream meanwhile, the request
+    /// follows it there, or the new upstream's token would go to the old one and be refused.
+    private func followReloadedRoute() {
+        guard let current = pipeline.snapshots[loop].routes.accounts[route.name], current !== route,
+              current.account === route.account else { return }
+        route = current
     }
 
     // MARK: 6. Rewrite and 7. forward
@@ -77,9 +91,10 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
             return
         }
         self.token = token
+        outcome.gotToken = true
         let context = HeaderRewriter.RequestContext(
             upstream: route.upstream.url, authorization: token.authorizationHeaderValue,
-            clientAddress: request.remoteAddress.host, externalScheme: pipeline.settings.externalScheme,
+            clientAddress: request.remoteAddress.host, externalScheme: snapshot.settings.externalScheme,
             requestID: outcome.requestID, bodyLength: request.body.count)
         let head: HTTPRequestHead
         do {
@@ -90,6 +105,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
         }
         state = .awaitingResponse
         if upstreamStartedAt == 0 { upstreamStartedAt = loop.now }
+        outcome.reachedUpstream = true
         // Request bodies go out on every method: some clients send `null` with a GET.
         route.upstream.client.execute(head, body: request.body, on: loop, delegate: self)
     }
@@ -98,6 +114,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
 
     func responseHead(_ head: HTTPResponseHead, control: HTTPClientStreamControl) {
         guard case .awaitingResponse = state else { return }
+        route.upstream.recordAnswer()
         if clientGone {
             state = .finished
             control.cancel()
@@ -106,6 +123,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
         }
         // 8. The upstream rejected the token we injected.
         if head.status == 401 {
+            pipeline.metrics.shard(for: loop).recordTokenRejection()
             if let token { pipeline.pool.invalidate(token) }
             state = .discardingRejection
             return
@@ -114,7 +132,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
         // 9. Response: rewrite links, drop cookies and hop-by-hop fields, frame the body ourselves.
         var clientHead = HeaderRewriter.clientResponse(
             head, upstream: route.upstream.url,
-            externalOrigin: HeaderRewriter.externalOrigin(scheme: pipeline.settings.externalScheme,
+            externalOrigin: HeaderRewriter.externalOrigin(scheme: snapshot.settings.externalScheme,
                                                           host: request.head.headers.first(name: "Host")))
         // The request id goes back too, so a client can quote it and find its access-log line.
         clientHead.headers.replaceOrAdd(name: HeaderRewriter.requestIDField, value: outcome.requestID)
@@ -160,6 +178,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
             // The 401's body broke off; the token is invalidated all the same.
             replayAfterRejection()
         case .awaitingResponse:
+            route.upstream.recordFailure(error)
             outcome.upstreamNanoseconds = loop.now &- upstreamStartedAt
             if clientGone {
                 finish(termination: .clientAborted)
@@ -174,13 +193,14 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
     // MARK: 8. Replay
 
     private func replayAfterRejection() {
-        guard !hasReplayed, request.body.count <= pipeline.settings.replayBufferBytes else {
+        guard !hasReplayed, request.body.count <= snapshot.settings.replayBufferBytes else {
             outcome.upstreamNanoseconds = loop.now &- upstreamStartedAt
             fail(.tokenRejected(accountName: route.name, replayed: hasReplayed))
             return
         }
         hasReplayed = true
         outcome.retried = true
+        followReloadedRoute()
         acquireToken()
     }
 
@@ -199,7 +219,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
     private func fail(_ error: GatewayErrorResponse) {
         state = .finished
         responder.onClosed = nil
-        pipeline.respond(error, to: request, responder: responder, outcome: &outcome)
+        pipeline.respond(error, to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
     }
 
     private func finish(termination: AccessLogTermination) {
@@ -208,6 +228,6 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
         responder.onWritable = nil
         outcome.termination = termination
         if termination == .clientAborted, outcome.status == 0 { outcome.status = 499 }
-        pipeline.log(outcome, request: request)
+        pipeline.log(outcome, request: request, snapshot: snapshot)
     }
 }

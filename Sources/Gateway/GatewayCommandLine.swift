@@ -27,6 +27,8 @@ public enum GatewayCommandLine {
 
         Runs the gateway with the configuration FILE (JSON5) until SIGINT or SIGTERM, then stops
         accepting, lets requests in flight finish (shutdown.grace) and logs every token out.
+        SIGHUP reads FILE again and applies it (certificates, accounts, upstreams, credentials);
+        a file with errors is refused and the running configuration stays.
           --config FILE       the configuration file (required)
           --log-level LEVEL   trace, debug, info, notice, warning, error or critical (overrides log.level)
         """
@@ -129,12 +131,25 @@ public enum GatewayCommandLine {
         let gateway: Gateway
         do {
             gateway = try Gateway(configuration: configuration, logger: logger)
-            try gateway.start()
         } catch {
             logger.error("cannot start", ["reason": error.description])
             return exitFailure
         }
-        waitForTerminationSignal(logger: logger)
+        // Signals are watched before the listeners open: a SIGTERM or SIGHUP sent as soon as the
+        // gateway answers must find its handler, not the default action.
+        let logLevelOverride = options["--log-level"].flatMap(GatewayConfiguration.LogLevel.init(rawValue:))
+        let signals = SignalWatcher(logger: logger) {
+            gateway.logger.info("signal received, reloading", ["signal": "SIGHUP", "file": path])
+            gateway.reload(path: path, logLevel: logLevelOverride)
+        }
+        do {
+            try gateway.start()
+        } catch {
+            logger.error("cannot start", ["reason": error.description])
+            stopAndWait(gateway)
+            return exitFailure
+        }
+        signals.waitForTermination()
         stopAndWait(gateway)
         return exitSuccess
     }
@@ -143,29 +158,7 @@ public enum GatewayCommandLine {
 
     /// Blocks until SIGINT or SIGTERM. A second signal while stopping ends the process at once.
     static func waitForTerminationSignal(logger: GatewayLogger) {
-        let received = DispatchSemaphore(value: 0)
-        let queue = DispatchQueue(label: "tokenbridge.signals")
-        var sources: [DispatchSourceSignal] = []
-        let count = SignalCount()
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-            source.setEventHandler {
-                if count.increment() == 1 {
-                    logger.info("signal received, stopping", ["signal": signalNumber == SIGINT ? "SIGINT" : "SIGTERM"])
-                    received.signal()
-                } else {
-                    logger.warning("second signal, exiting without waiting")
-                    exit(1)
-                }
-            }
-            source.resume()
-            sources.append(source)
-        }
-        received.wait()
-        // The sources stay installed (and referenced) while the gateway stops.
-        withExtendedLifetime(sources) {}
-        retainedSignalSources.append(contentsOf: sources)
+        SignalWatcher(logger: logger, onReload: nil).waitForTermination()
     }
 
     /// Stops the gateway and waits until it is done (tokens logged out, loops stopped).
@@ -205,18 +198,6 @@ public enum GatewayCommandLine {
     public struct UsageError: Error, Sendable, CustomStringConvertible {
         public var description: String
         init(_ description: String) { self.description = description }
-    }
-}
-
-/// Signal sources must outlive the wait; kept here for the life of the process.
-nonisolated(unsafe) private var retainedSignalSources: [DispatchSourceSignal] = []
-
-private final class SignalCount: @unchecked Sendable {
-    private var value = 0
-    /// Called on the signal queue only (serial).
-    func increment() -> Int {
-        value += 1
-        return value
     }
 }
 

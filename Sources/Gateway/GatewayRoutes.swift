@@ -1,19 +1,6 @@
+import Credentials
 import Network
 import TokenPool
-
-/// One configured upstream as the request path uses it: where paths and links point, and the
-/// keep-alive client (one pool per event loop) that carries requests and logins there.
-final class UpstreamRoute: Sendable {
-    let name: String
-    let url: UpstreamURL
-    let client: HTTPClient
-
-    init(name: String, url: UpstreamURL, client: HTTPClient) {
-        self.name = name
-        self.url = url
-        self.client = client
-    }
-}
 
 /// One configured account: the token pool's handle (looked up once, here) and its upstream.
 final class AccountRoute: Sendable {
@@ -32,4 +19,29 @@ final class AccountRoute: Sendable {
 /// table and hands it over whole.
 struct GatewayRoutes: Sendable {
     var accounts: [String: AccountRoute] = [:]
+}
+
+/// What the request path reads from the configuration, as one immutable value. Each event loop
+/// holds its own reference (`LoopLocal`), read once when a request starts; a reload builds a new
+/// snapshot and hands it to every loop, and requests already running finish with the one they
+/// started with.
+final class PipelineSnapshot: Sendable {
+    struct Settings: Sendable {
+        /// Bodies up to this size are replayed once after a rejected token (`limits.replayBuffer`).
+        var replayBufferBytes: Int
+        /// "https", or "http" on a plain loopback listener; for X-Forwarded-Proto and links.
+        var externalScheme: String
+    }
+
+    let routes: GatewayRoutes
+    let verifier: CredentialVerifier
+    let logger: GatewayLogger
+    let settings: Settings
+
+    init(routes: GatewayRoutes, verifier: CredentialVerifier, logger: GatewayLogger, settings: Settings) {
+        self.routes = routes
+        self.verifier = verifier
+        self.logger = logger
+        self.settings = settings
+    }
 }

@@ -7,51 +7,41 @@ import TokenPool
 /// the client listener accepted. Runs on the connection's event loop; a request that needs to wait
 /// (for a login, for the upstream) continues in a `ForwardedRequest` on the same loop.
 final class RequestPipeline: HTTPServerHandler {
-    struct Settings: Sendable {
-        /// Bodies up to this size are replayed once after a rejected token (`limits.replayBuffer`).
-        var replayBufferBytes: Int
-        /// "https", or "http" on a plain loopback listener; for X-Forwarded-Proto and links.
-        var externalScheme: String
-    }
-
-    let verifier: CredentialVerifier
-    let routes: GatewayRoutes
+    let snapshots: LoopLocal<PipelineSnapshot>
     let pool: TokenPool
-    let logger: GatewayLogger
-    let settings: Settings
+    let metrics: GatewayMetrics
 
-    init(verifier: CredentialVerifier, routes: GatewayRoutes, pool: TokenPool, logger: GatewayLogger,
-         settings: Settings) {
-        self.verifier = verifier
-        self.routes = routes
+    init(snapshots: LoopLocal<PipelineSnapshot>, pool: TokenPool, metrics: GatewayMetrics) {
+        self.snapshots = snapshots
         self.pool = pool
-        self.logger = logger
-        self.settings = settings
+        self.metrics = metrics
     }
 
     func handle(_ request: HTTPServerRequest, responder: HTTPResponder) {
         let startedAt = request.eventLoop.now
         let requestID = HeaderRewriter.requestID(for: request.head.headers, generate: HeaderRewriter.generateRequestID)
         var outcome = RequestOutcome(requestID: requestID, startedAt: startedAt)
+        // The configuration this request runs with, from start to end, whatever a reload does.
+        let snapshot = snapshots[request.eventLoop]
         let sessionEndpoint = LegacySessionEndpoint(target: request.head.target)
         if sessionEndpoint == .login {
-            respond(.tokenLoginNotOffered(), to: request, responder: responder, outcome: &outcome)
+            respond(.tokenLoginNotOffered(), to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
             return
         }
 
         // 3. Authenticate the client's credential.
         let credential: Credential
-        switch authenticate(request.head.headers) {
+        switch authenticate(request.head.headers, verifier: snapshot.verifier) {
         case .success(let verified):
             credential = verified
         case .failure(let refusal):
-            respond(refusal, to: request, responder: responder, outcome: &outcome)
+            respond(refusal, to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
             return
         }
         outcome.client = credential.clientName
         outcome.account = credential.accountName
         if sessionEndpoint == .logout {
-            answerLogout(request, responder: responder, outcome: &outcome)
+            answerLogout(request, responder: responder, outcome: &outcome, snapshot: snapshot)
             return
         }
 
@@ -60,28 +50,31 @@ final class RequestPipeline: HTTPServerHandler {
         case .allowed:
             break
         case .denied(let missingScope):
-            respond(.forbidden(missingScope: missingScope), to: request, responder: responder, outcome: &outcome)
+            respond(.forbidden(missingScope: missingScope), to: request, responder: responder, outcome: &outcome,
+                    snapshot: snapshot)
             return
         case .unmatchablePath:
             respond(.badRequest("the request path cannot be matched against scopes (dot segments or encoded "
-                                + "slashes)"), to: request, responder: responder, outcome: &outcome)
+                                + "slashes)"), to: request, responder: responder, outcome: &outcome,
+                    snapshot: snapshot)
             return
         }
-        guard let route = routes.accounts[credential.accountName] else {
+        guard let route = snapshot.routes.accounts[credential.accountName] else {
             respond(.misconfiguredAccount(credential.accountName), to: request, responder: responder,
-                    outcome: &outcome)
+                    outcome: &outcome, snapshot: snapshot)
             return
         }
 
         // 5. to 10. Token, rewrite, forward, replay after a rejected token, response, access log.
         let forwarded = ForwardedRequest(request: request, responder: responder, route: route, outcome: outcome,
-                                         pipeline: self)
+                                         pipeline: self, snapshot: snapshot)
         forwarded.start()
     }
 
     /// Finds and verifies the presented credential. Unknown, wrong, revoked and expired all answer
     /// the same 401 (telling them apart would help someone guessing keys).
-    private func authenticate(_ headers: HTTPHeaders) -> Result<Credential, GatewayErrorResponse> {
+    private func authenticate(_ headers: HTTPHeaders,
+                              verifier: CredentialVerifier) -> Result<Credential, GatewayErrorResponse> {
         let verification: Verification
         switch PresentedCredential(headers: headers) {
         case .none:
@@ -106,9 +99,11 @@ final class RequestPipeline: HTTPServerHandler {
 
     /// `/tas/api/logout` from an authenticated client: a no-op 200, as the install answers a
     /// logout that ends a session. The pooled token is not the client's to end.
-    private func answerLogout(_ request: HTTPServerRequest, responder: HTTPResponder, outcome: inout RequestOutcome) {
+    private func answerLogout(_ request: HTTPServerRequest, responder: HTTPResponder, outcome: inout RequestOutcome,
+                              snapshot: PipelineSnapshot) {
         guard request.head.method == "GET" || request.head.method == "HEAD" else {
-            respond(.logoutMethodNotAllowed(), to: request, responder: responder, outcome: &outcome)
+            respond(.logoutMethodNotAllowed(), to: request, responder: responder, outcome: &outcome,
+                    snapshot: snapshot)
             return
         }
         var headers = HTTPHeaders()
@@ -118,27 +113,29 @@ final class RequestPipeline: HTTPServerHandler {
         let head = HTTPResponseHead(status: 200, reason: HTTPSerializer.reasonPhrase(for: 200), headers: headers)
         responder.respond(head, body: [])
         outcome.status = 200
-        log(outcome, request: request)
+        log(outcome, request: request, snapshot: snapshot)
     }
 
     /// Answers with the gateway's own JSON error and writes the access log line.
     func respond(_ error: GatewayErrorResponse, to request: HTTPServerRequest, responder: HTTPResponder,
-                 outcome: inout RequestOutcome) {
+                 outcome: inout RequestOutcome, snapshot: PipelineSnapshot) {
         let body = error.body(requestID: outcome.requestID)
         responder.respond(error.head(requestID: outcome.requestID, bodyLength: body.count), body: body)
         outcome.status = error.status
         outcome.bytes = request.head.method == "HEAD" ? 0 : body.count
         outcome.termination = error.termination
-        log(outcome, request: request)
+        log(outcome, request: request, snapshot: snapshot)
     }
 
-    /// Step 10: the access log line.
-    func log(_ outcome: RequestOutcome, request: HTTPServerRequest) {
+    /// Step 10: the access log line, and the request's metrics.
+    func log(_ outcome: RequestOutcome, request: HTTPServerRequest, snapshot: PipelineSnapshot) {
         let now = request.eventLoop.now
-        logger.access(AccessLogRecord(
+        let path = AccessLogRecord.path(ofTarget: request.head.target)
+        metrics.shard(for: request.eventLoop).record(outcome, path: path, totalNanoseconds: now &- outcome.startedAt)
+        snapshot.logger.access(AccessLogRecord(
             unixMilliseconds: AccessLogRecord.currentUnixMilliseconds(), requestID: outcome.requestID,
             remoteAddress: request.remoteAddress.host, client: outcome.client, account: outcome.account,
-            method: request.head.method, path: AccessLogRecord.path(ofTarget: request.head.target),
+            method: request.head.method, path: path,
             status: outcome.status, bytes: outcome.bytes, total: .nanoseconds(now &- outcome.startedAt),
             tokenWait: .nanoseconds(outcome.tokenWaitNanoseconds), upstream: .nanoseconds(outcome.upstreamNanoseconds),
             retried: outcome.retried, termination: outcome.termination))
@@ -157,4 +154,8 @@ struct RequestOutcome {
     var upstreamNanoseconds: UInt64 = 0
     var retried = false
     var termination = AccessLogTermination.ok
+    /// A token was leased (the request got as far as step 6).
+    var gotToken = false
+    /// The request went out to the upstream at least once.
+    var reachedUpstream = false
 }

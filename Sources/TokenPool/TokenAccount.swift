@@ -67,6 +67,13 @@ public final class TokenAccount: Sendable {
         if let start = machine.withLock({ $0.reload(password: password) }) { startLogin(start) }
     }
 
+    /// See `TokenPool.discardTokens(of:)`.
+    func discardTokens() -> [LegacyToken] {
+        let (tokens, start) = machine.withLock { $0.discardTokens() }
+        if let start { startLogin(start) }
+        return tokens
+    }
+
     func close() -> [LegacyToken] {
         let (tokens, waiters) = machine.withLock { $0.close() }
         for waiter in waiters { waiter.resume(with: .failure(.shuttingDown)) }

@@ -81,6 +81,10 @@ struct TokenAccountStateMachine<Waiter> {
     private(set) var consecutiveFailures = 0
     private(set) var loginAttempts = 0
     private(set) var lastLogin: LastLogin?
+    /// Successful logins made while a usable token was held (renewals and pool top-ups).
+    private(set) var renewals = 0
+    /// Tokens removed because the upstream rejected them (one 401, or a restart sweep).
+    private(set) var invalidatedTokens = 0
     private var nextGeneration: UInt64 = 1
     private var nextLoginID: UInt64 = 1
     private var rotation = 0
@@ -192,6 +196,7 @@ struct TokenAccountStateMachine<Waiter> {
             }
             consecutiveFailures = 0
             lastLogin = .succeeded(at: now)
+            if !stillUsable.isEmpty { renewals += 1 }
             state = .ready(tokens)
             completion.result = .success(issued.token)
 
@@ -221,13 +226,48 @@ struct TokenAccountStateMachine<Waiter> {
     /// generation). Returns false for a token already replaced or removed: a stale 401.
     mutating func invalidate(_ token: LegacyToken) -> Bool {
         guard token.account == key else { return false }
-        return removeTokens { $0.token.generation == token.generation } > 0
+        let removed = removeTokens { $0.token.generation == token.generation }
+        invalidatedTokens += removed
+        return removed > 0
     }
 
     /// Removes every token issued at or before `moment` (an upstream restart kills them all).
     /// Returns how many were removed.
     mutating func invalidateTokens(issuedAtOrBefore moment: UInt64) -> Int {
-        removeTokens { $0.issuedAt <= moment }
+        let removed = removeTokens { $0.issuedAt <= moment }
+        invalidatedTokens += removed
+        return removed
+    }
+
+    /// A reload pointed the account at a different upstream: the tokens held come from the old
+    /// one, so they are dropped and returned (for the caller to log out there), a back-off or an
+    /// unhealthy mark is forgotten, and a login in flight is superseded (its answer will be
+    /// ignored). Leases waiting for that login get a new one, which the returned start asks for.
+    mutating func discardTokens() -> (tokens: [LegacyToken], startLogin: LoginStart?) {
+        switch state {
+        case .idle, .closed:
+            return ([], nil)
+        case .ready(let tokens):
+            state = .idle
+            return (tokens.map(\.token), nil)
+        case .loggingIn(let flight):
+            let dropped = flight.tokens.map(\.token)
+            guard !flight.waiters.isEmpty else {
+                state = .idle
+                return (dropped, nil)
+            }
+            let start = makeLoginStart()
+            state = .loggingIn(LoginInFlight(id: start.id, tokens: [], waiters: flight.waiters))
+            return (dropped, start)
+        case .backingOff(let backingOff):
+            consecutiveFailures = 0
+            state = .idle
+            return (backingOff.tokens.map(\.token), nil)
+        case .unhealthy(let unhealthy):
+            consecutiveFailures = 0
+            state = .idle
+            return (unhealthy.tokens.map(\.token), nil)
+        }
     }
 
     private mutating func removeTokens(where shouldRemove: (IssuedToken) -> Bool) -> Int {
@@ -334,6 +374,8 @@ struct TokenAccountStateMachine<Waiter> {
         status.nextRenewalIn = usable.map(\.renewAt).min().map { .nanosecondsClamped($0 &- min($0, now)) }
         status.consecutiveFailures = consecutiveFailures
         status.loginAttempts = loginAttempts
+        status.renewals = renewals
+        status.invalidations = invalidatedTokens
         switch lastLogin {
         case nil:
             break

@@ -37,6 +37,11 @@ public struct TokenAccountStatus: Sendable, Equatable {
     public var loginAttempts = 0
     /// Leases waiting for the login in flight.
     public var waiters = 0
+    /// Successful logins made while a usable token was held (renewals and pool top-ups), since the
+    /// pool started.
+    public var renewals = 0
+    /// Tokens dropped because the upstream rejected them, since the pool started.
+    public var invalidations = 0
 
     public init(account: AccountKey) {
         self.account = account

@@ -125,6 +125,15 @@ public final class TokenPool: Sendable {
         }
     }
 
+    /// For accounts whose upstream a reload replaced (same name, another address): drops the tokens
+    /// they hold, which belong to the old upstream, and returns them for the caller to log out
+    /// there (the login client already points at the new one). Back-offs and unhealthy marks are
+    /// forgotten; leases waiting for a login get one from the new upstream.
+    public func discardTokens(of keys: Set<AccountKey>) -> [LegacyToken] {
+        let accounts = registry.withLock { registry in keys.compactMap { registry.accounts[$0] } }
+        return accounts.flatMap { $0.discardTokens() }
+    }
+
     /// A snapshot of every account, sorted by key.
     public func status() -> [TokenAccountStatus] {
         let accounts = registry.withLock { Array($0.accounts.values) }

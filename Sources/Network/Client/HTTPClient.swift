@@ -54,6 +54,12 @@ public final class HTTPClient: @unchecked Sendable {
         }
     }
 
+    /// Connections (busy, idle or connecting) this client holds on `loop`. Call it on `loop` itself,
+    /// like every pool operation; a metrics scrape visits each loop in turn.
+    public func openConnectionCount(on loop: EventLoop) -> Int {
+        pool(for: loop).connectionCount
+    }
+
     /// The pool of `loop`, for tests and metrics. Loop-confined like the pool itself.
     func pool(for loop: EventLoop) -> HTTPClientPool {
         precondition(loop.inEventLoop, "HTTPClient.execute must be called on the loop it names")

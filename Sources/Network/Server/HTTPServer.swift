@@ -118,6 +118,17 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
+    /// Connections open right now on `loop`, without waiting: call it on `loop` itself (a metrics
+    /// scrape visits every loop in turn). Zero before `start` and after `stop`.
+    public func openConnectionCount(on loop: EventLoop) -> Int {
+        precondition(loop.inEventLoop, "openConnectionCount(on:) must be called on the loop it names")
+        let state: HTTPServerLoopState? = lifecycle.withLock { lifecycle in
+            if case .running(let states) = lifecycle { return states.first { $0.loop === loop } }
+            return nil
+        }
+        return state?.connectionCount ?? 0
+    }
+
     /// Waits (polling on a loop, without blocking it) until a concurrent start or stop settles,
     /// then stops or reports.
     private func waitForStopped(grace: Duration, _ completion: @escaping @Sendable () -> Void) {

@@ -13,12 +13,13 @@ final class ServedLegacyTopdesk: Sendable {
     let controlPort: Int
     let control: TestHTTPClient
 
-    init(settings: SimulatorSettings = SimulatorSettings()) throws {
+    /// `apiPort` 0 lets the system choose.
+    init(settings: SimulatorSettings = SimulatorSettings(), apiPort requestedPort: Int = 0) throws {
         var quiet = settings
         quiet.logRequests = false
         simulator = LegacyTopdeskSimulator(settings: quiet)
         group = EventLoopGroup(loopCount: 1)
-        server = try LegacyTopdeskServer(simulator: simulator, api: HostAndPort(host: "127.0.0.1", port: 0),
+        server = try LegacyTopdeskServer(simulator: simulator, api: HostAndPort(host: "127.0.0.1", port: requestedPort),
                                          control: HostAndPort(host: "127.0.0.1", port: 0), tls: nil, group: group,
                                          log: nil)
         let bound = try server.start()

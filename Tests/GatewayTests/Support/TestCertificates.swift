@@ -16,6 +16,15 @@ struct TestCertificates: Sendable {
         return certificates
     }()
 
+    /// Another CA and server certificate, in a directory of their own (for certificate reloads).
+    static func fresh() -> TestCertificates {
+        let directory = NSTemporaryDirectory() + "tokenbridge-gateway-tests-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let certificates = TestCertificates(directory: directory)
+        certificates.generate()
+        return certificates
+    }
+
     private func generate() {
         openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                  "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=TokenBridge Gateway Test CA",
