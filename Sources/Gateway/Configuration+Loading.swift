@@ -1,4 +1,5 @@
 import Foundation
+import Network
 import TokenPool
 #if canImport(Glibc)
 import Glibc
@@ -42,10 +43,37 @@ extension GatewayConfiguration {
         -> (errors: [String], warnings: [String]) {
         do {
             let configuration = try load(path: path, environment: environment)
-            return ([], configuration.warnings.map(\.description))
+            let errors = configuration.tlsMaterialErrors().map(\.description)
+            return (errors, configuration.warnings.map(\.description))
         } catch {
             return (error.errors.map(\.description), error.warnings.map(\.description))
         }
+    }
+}
+
+extension GatewayConfiguration {
+    /// Loads the certificates and keys as `serve` will (a readable file can still hold a key that
+    /// does not match its certificate, or no PEM at all): one issue per pair or CA file that fails.
+    func tlsMaterialErrors() -> [ConfigurationIssue] {
+        var issues: [ConfigurationIssue] = []
+        if let tls = listen.tls {
+            do {
+                _ = try TLSServerContext(certificateChainFile: tls.certificate, privateKeyFile: tls.privateKey)
+            } catch {
+                issues.append(ConfigurationIssue(path: "listen.tls",
+                                                 message: "cannot load the certificate or key: \(error)"))
+            }
+        }
+        for (index, upstream) in upstreams.enumerated() where upstream.url.usesTLS {
+            guard let caFile = upstream.caFile else { continue }
+            do {
+                _ = try TLSClientContext(caFile: caFile)
+            } catch {
+                issues.append(ConfigurationIssue(path: "upstreams[\(index)].caFile",
+                                                 message: "cannot load the CA certificates: \(error)"))
+            }
+        }
+        return issues
     }
 }
 

@@ -129,6 +129,19 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
             return
         }
 
+        // The gateway drops Upgrade (hop-by-hop) and never relays another protocol: a 101 here
+        // answers a request that asked for none, and passed on it would leave the client waiting
+        // for a protocol nobody speaks.
+        if head.status == 101 {
+            state = .finished
+            control.cancel()
+            outcome.upstreamNanoseconds = loop.now &- upstreamStartedAt
+            let error = HTTPClientError(kind: .protocolError,
+                                        detail: "answered 101 Switching Protocols, but no upgrade was asked for")
+            fail(.upstreamFailed(error, upstreamName: route.upstream.name))
+            return
+        }
+
         // 9. Response: rewrite links, drop cookies and hop-by-hop fields, frame the body ourselves.
         var clientHead = HeaderRewriter.clientResponse(
             head, upstream: route.upstream.url,

@@ -60,6 +60,12 @@ struct GatewayErrorResponse: Error {
         GatewayErrorResponse(status: 400, error: "bad request", detail: detail, termination: .clientError)
     }
 
+    /// A path the install would read differently from the gateway (see `RequestPath`).
+    static func unreadablePath() -> GatewayErrorResponse {
+        badRequest("the request path has dot segments, encoded slashes or bad escapes, which the install would "
+                   + "read differently; send the path as it is meant")
+    }
+
     static func misconfiguredAccount(_ accountName: String) -> GatewayErrorResponse {
         GatewayErrorResponse(status: 502, error: "account not configured",
                              detail: "the credential acts as account '\(accountName)', which the gateway does not have",

@@ -45,8 +45,19 @@ final class RequestPipeline: HTTPServerHandler {
             return
         }
 
-        // 4. Authorize: the credential's scopes.
-        switch credential.authorize(method: request.head.method, target: request.head.target) {
+        // 4. Authorize: the credential's scopes, on the path as the install reads it (an absolute-form
+        // target reduced to its path). The install resolves dot segments and decodes escapes, so a
+        // path that cannot be read safely is refused for every credential, scoped or not: forwarded,
+        // `/tas/api/x/../logout` would end the pooled token just as a plain logout would.
+        var pathTarget: String? = request.head.target
+        if !request.head.target.hasPrefix("/") {
+            pathTarget = try? HeaderRewriter.upstreamTarget(request.head.target, pathPrefix: "")
+        }
+        if let pathTarget, !RequestPath.isReadable(pathTarget) {
+            respond(.unreadablePath(), to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
+            return
+        }
+        switch credential.authorize(method: request.head.method, target: pathTarget ?? request.head.target) {
         case .allowed:
             break
         case .denied(let missingScope):
@@ -54,9 +65,7 @@ final class RequestPipeline: HTTPServerHandler {
                     snapshot: snapshot)
             return
         case .unmatchablePath:
-            respond(.badRequest("the request path cannot be matched against scopes (dot segments or encoded "
-                                + "slashes)"), to: request, responder: responder, outcome: &outcome,
-                    snapshot: snapshot)
+            respond(.unreadablePath(), to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
             return
         }
         guard let route = snapshot.routes.accounts[credential.accountName] else {

@@ -57,6 +57,41 @@ struct CheckConfigCommandTests {
         }
     }
 
+    @Test("a certificate and key that are readable but do not load exit 1 naming listen.tls, as serve would fail")
+    func unloadableTLSMaterial() throws {
+        let certificates = TestCertificates.shared
+        let notPEM = try write("not a key")
+        defer { try? FileManager.default.removeItem(atPath: notPEM) }
+        // The CA's certificate with the server's key: both readable PEM, but not a pair.
+        for (certificate, key) in [(certificates.caFile, certificates.serverKey), (certificates.serverChain, notPEM)] {
+            let path = try write("""
+                {
+                  listen: { address: "127.0.0.1", tls: { certificate: "\(certificate)", privateKey: "\(key)" } },
+                  upstreams: [{ name: "td", url: "https://127.0.0.1:8080", caFile: "\(notPEM)" }],
+                  accounts: [{ name: "ops", upstream: "td", kind: "operator", login: "api.operator",
+                               password: { env: "HOME" } }],
+                }
+                """)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let result = run(["check-config", "--config", path])
+            #expect(result.status == 1)
+            #expect(result.errors.contains { $0.hasPrefix("error: listen.tls: cannot load") })
+            #expect(result.errors.contains { $0.hasPrefix("error: upstreams[0].caFile: cannot load") })
+            #expect(!result.output.joined().contains("valid"))
+        }
+        let good = try write("""
+            {
+              listen: { address: "127.0.0.1",
+                        tls: { certificate: "\(certificates.serverChain)", privateKey: "\(certificates.serverKey)" } },
+              upstreams: [{ name: "td", url: "https://127.0.0.1:8080", caFile: "\(certificates.caFile)" }],
+              accounts: [{ name: "ops", upstream: "td", kind: "operator", login: "api.operator",
+                           password: { env: "HOME" } }],
+            }
+            """)
+        defer { try? FileManager.default.removeItem(atPath: good) }
+        #expect(run(["check-config", "--config", good]).status == 0)
+    }
+
     @Test("usage errors exit 2 and --help exits 0 on every subcommand")
     func usage() {
         #expect(run(["check-config"]).status == 2)

@@ -10,9 +10,12 @@ final class ConfigurationFixture {
     init() throws {
         directory = NSTemporaryDirectory() + "tokenbridge-config-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try write("cert.pem", "-----BEGIN CERTIFICATE-----\n")
-        try write("key.pem", "-----BEGIN PRIVATE KEY-----\n")
-        try write("ca.pem", "-----BEGIN CERTIFICATE-----\n")
+        // Real PEM files: check-config loads them as serve does.
+        let certificates = TestCertificates.shared
+        for (name, source) in [("cert.pem", certificates.serverChain), ("key.pem", certificates.serverKey),
+                               ("ca.pem", certificates.caFile)] {
+            try FileManager.default.copyItem(atPath: source, toPath: directory + "/" + name)
+        }
         try write("password.txt", "file-secret\n")
     }
 

@@ -79,6 +79,25 @@ struct ResponseStreamingTests {
         #expect(log?["termination"] as? String == "ok")
     }
 
+    @Test("an upstream's 101 Switching Protocols becomes a 502 JSON; the next request is served")
+    func unaskedUpgrade() async throws {
+        let upstream = try RecordingUpstream()
+        let harness = try GatewayHarness(upstreamPort: upstream.port)
+        let key = try harness.issueAPIKey()
+        let switched = await harness.send("GET", "/tas/api/switch", key: key, headers: [("Upgrade", "websocket")])
+        let next = await harness.send("POST", "/tas/api/incidents", key: key, body: Array("after".utf8))
+        let log = await harness.accessLog(atLeast: 2)
+        _ = await harness.stop()
+        upstream.stop()
+        #expect(switched.status == 502)
+        #expect(switched.json?["error"] as? String == "upstream error")
+        #expect((switched.json?["detail"] as? String)?.contains("101") == true)
+        #expect(switched.headers.first(name: "Upgrade") == nil)
+        #expect(next.status == 201)
+        #expect(next.body == Array("after".utf8))
+        #expect(log.first?["status"] as? Int == 502)
+    }
+
     @Test("a client that goes away mid-response is logged as aborted and the upstream exchange ends")
     func clientGoesAway() async throws {
         let upstream = try RecordingUpstream()

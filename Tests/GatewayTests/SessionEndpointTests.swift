@@ -78,4 +78,36 @@ struct SessionEndpointTests {
         #expect(next.status == 200)
         #expect(logins == 1)
     }
+
+    @Test("a path with dot segments or encoded slashes gets 400 for every credential, so none walks to logout")
+    func dotSegmentsAreRefused() async throws {
+        let upstream = try ServedLegacyTopdesk()
+        let harness = try GatewayHarness(upstreamPort: upstream.apiPort)
+        let unscoped = try harness.issueAPIKey()
+        let scoped = try harness.issueAPIKey(client: "reader", scopes: ["GET:/tas/api/incidents"])
+        _ = await harness.send("GET", "/tas/api/version", key: unscoped)
+        let requestsBefore = await upstream.stats()["requests"] as? Int
+        // The install resolves these to /tas/api/logout (or the login) before routing them.
+        var refused: [TestResponse] = []
+        for target in ["/tas/api/x/../logout", "/tas/api/x/..;/logout", "/tas/api/x/%2e%2e/logout",
+                       "/tas/api/./logout", "/tas/api/x/../login/operator", "https://gw.example/tas/api/x/../logout"] {
+            refused.append(await harness.send("GET", target, key: unscoped))
+        }
+        let requestsAfter = await upstream.stats()["requests"] as? Int
+        // An absolute-form target is read by its path, for a scoped credential as for any other.
+        let absolute = await harness.send("GET", "https://gw.example/tas/api/incidents?page_size=1", key: scoped)
+        let logins = await upstream.logins()
+        let logouts = await upstream.stats()["logouts"] as? Int
+        _ = await harness.stop()
+
+        for response in refused {
+            #expect(response.status == 400)
+            #expect(response.json?["error"] as? String == "bad request")
+            #expect((response.json?["detail"] as? String)?.contains("dot segments") == true)
+        }
+        #expect(requestsAfter == requestsBefore)
+        #expect([200, 206].contains(absolute.status))
+        #expect(logins == 1)
+        #expect(logouts == 0)
+    }
 }

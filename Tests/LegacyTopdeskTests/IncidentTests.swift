@@ -52,6 +52,19 @@ struct IncidentTests {
         #expect(harness.get("/tas/api/incidents?query=status==firstLine", token: token).status == 400)
     }
 
+    @Test("a start near the largest integer answers 204 instead of overflowing the page's end")
+    func hugeStart() {
+        let token = self.token
+        let largest = Int.max
+        for target in ["/tas/api/incidents?start=\(largest)&page_size=100", "/tas/api/incidents?start=\(largest - 5)",
+                       "/tas/api/incidents/number/I%201602%20001/actions?start=\(largest)&page_size=100",
+                       "/tas/api/operators?start=\(largest)"] {
+            let response = harness.get(target, token: token)
+            #expect(response.status == 204, "\(target)")
+            #expect(response.body.isEmpty, "\(target)")
+        }
+    }
+
     @Test("an oversized page can be clamped instead of refused")
     func clampedPageSize() {
         var settings = SimulatorSettings()

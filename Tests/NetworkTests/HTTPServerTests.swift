@@ -235,4 +235,26 @@ struct HTTPServerTests {
             #expect(try client.readResponse().text == "twelve bytes")
         }
     }
+
+    @Test("a second server on a port another server listens on fails to start; the first keeps serving")
+    func portInUse() throws {
+        try withServer(handler: Self.echoPath) { _, port in
+            let group = EventLoopGroup(loopCount: 2)
+            defer { group.shutdown() }
+            let address = try SocketAddress(host: "127.0.0.1", port: port)
+            let second = HTTPServer(configuration: HTTPServerConfiguration(address: address), group: group,
+                                    handler: ClosureHandler(Self.echoPath))
+            #expect {
+                try second.start()
+            } throws: { error in
+                (error as? IOError)?.errno == EADDRINUSE
+            }
+            // Every connection still reaches the first server (none went to a second listener).
+            for index in 0..<8 {
+                let client = try RawHTTPClient(port: port)
+                try client.send(Self.get("/first\(index)"))
+                #expect(try client.readResponse().text == "/first\(index)")
+            }
+        }
+    }
 }

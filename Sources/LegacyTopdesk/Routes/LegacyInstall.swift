@@ -207,7 +207,10 @@ struct LegacyInstall: Sendable {
                 size = value
             }
         }
-        return .success(start..<(start + size))
+        // A start near Int.max (a client's `start=9223372036854775807`) must not overflow the
+        // window's end: clamp it; nothing lies that far anyway, so the answer is a 204.
+        let (end, overflowed) = start.addingReportingOverflow(size)
+        return .success(start..<(overflowed ? Int.max : end))
     }
 
     /// The old paging rule: 204 with no body when nothing is at `start`; 206 when more items follow

@@ -41,6 +41,7 @@ public final class HTTPServer: @unchecked Sendable {
         var states: [HTTPServerLoopState] = []
         var port = configuration.address.port
         do {
+            port = try Listener.exclusivePort(for: configuration.address)
             for loop in group.loops {
                 let state = HTTPServerLoopState(loop: loop, configuration: configuration, handler: handler)
                 let address = try SocketAddress(host: configuration.address.host, port: port)

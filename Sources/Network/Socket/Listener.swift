@@ -57,6 +57,28 @@ final class Listener: LoopSelectable {
         }
     }
 
+    /// Checks that no other socket holds `address` and returns its port (a free one for port 0),
+    /// for the listeners to bind next. SO_REUSEPORT, which lets a server's listeners share one port,
+    /// also lets them join another process's listeners on it (same user): a second instance would
+    /// then start without an error and take half of the connections. So a socket without
+    /// SO_REUSEPORT binds first and is closed again; it fails with EADDRINUSE when the port is taken.
+    static func exclusivePort(for address: SocketAddress) throws(IOError) -> Int {
+        let fd = tb_socket_stream(address.addressFamily)
+        guard fd >= 0 else { throw .last("socket") }
+        defer { Glibc.close(fd) }
+        // SO_REUSEADDR only skips connections of an earlier run still in TIME_WAIT.
+        guard tb_setsockopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) == 0 else { throw .last("setsockopt(SO_REUSEADDR)") }
+        if address.family == .ipv6 { _ = tb_setsockopt_int(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1) }
+        guard address.withSockAddr({ Glibc.bind(fd, $0, $1) }) == 0 else { throw .last("bind(\(address))") }
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0, let bound = SocketAddress(&storage) else { throw .last("getsockname") }
+        return bound.port
+    }
+
     func handleEvents(_ flags: UInt32) {
         var storage = sockaddr_storage()
         for _ in 0..<Self.acceptBatch {

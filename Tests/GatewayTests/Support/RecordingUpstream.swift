@@ -41,6 +41,11 @@ final class RecordingUpstream: HTTPServerHandler, @unchecked Sendable {
             responder.respond(HTTPResponseHead(status: 200), body: [])
             return
         }
+        if request.head.target.hasPrefix("/tas/api/switch") {
+            responder.respond(HTTPResponseHead(status: 101, headers: ["Upgrade": "websocket", "Connection": "Upgrade"]),
+                              body: [])
+            return
+        }
         if request.head.target.hasPrefix("/tas/api/big") {
             streamLargeBody(to: responder)
             return
