@@ -134,6 +134,8 @@ public final class Connection: LoopSelectable {
     var bytesSent: UInt64 = 0
     /// `sendmsg` or `SSL_write` calls made so far: what tests count to see writes coalesce.
     var outputCallCount = 0
+    /// `read` or `SSL_read` calls made so far (handshakes aside), for tests.
+    var inputCallCount = 0
     var aboveHighWater = false
     var isFlushing = false
     /// Listed for the loop's end-of-pass flush.
