@@ -55,6 +55,30 @@ void tb_SSL_CTX_select_alpn_http11(SSL_CTX *ctx) {
     SSL_CTX_set_alpn_select_cb(ctx, select_http11, NULL);
 }
 
+static long note_socket_read(BIO *bio, int operation, const char *argp, size_t length, int argi, long argl,
+                             int result, size_t *processed) {
+    (void)argp;
+    (void)argi;
+    (void)argl;
+    if (operation == (BIO_CB_READ | BIO_CB_RETURN)) {
+        int *short_read = (int *)BIO_get_callback_arg(bio);
+        if (short_read != NULL) {
+            *short_read = (result > 0 && processed != NULL && *processed < length) ? 1 : 0;
+        }
+    }
+    return result;
+}
+
+int tb_SSL_watch_socket_reads(SSL *ssl, int *short_read) {
+    BIO *bio = SSL_get_rbio(ssl);
+    if (bio == NULL) {
+        return 0;
+    }
+    BIO_set_callback_arg(bio, (char *)short_read);
+    BIO_set_callback_ex(bio, note_socket_read);
+    return 1;
+}
+
 const long tb_SSL_OP_NO_RENEGOTIATION = (long)SSL_OP_NO_RENEGOTIATION;
 const long tb_SSL_OP_IGNORE_UNEXPECTED_EOF = (long)SSL_OP_IGNORE_UNEXPECTED_EOF;
 const long tb_SSL_OP_NO_COMPRESSION = (long)SSL_OP_NO_COMPRESSION;

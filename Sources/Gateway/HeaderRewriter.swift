@@ -1,4 +1,5 @@
 import HTTP1
+import Synchronization
 
 /// Header hygiene between client and upstream, as pure functions over message heads.
 ///
@@ -130,14 +131,46 @@ public enum HeaderRewriter {
         }
     }
 
-    /// 32 lower-case hex digits from the system's random generator.
+    /// 32 lower-case hex digits, never repeated within the process and, through a random key
+    /// drawn once per process, practically never across processes.
+    ///
+    /// Request ids must be unique, not secret (they travel in headers and logs), so no system
+    /// call is spent per id: a shared counter is scrambled with that key by a bijective 64-bit
+    /// mixer (the SplitMix64 finalizer), once per half. Distinct counter values give distinct
+    /// first halves, so ids cannot repeat before 2^64 of them.
     public static func generateRequestID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        func hex16(_ value: UInt64) -> String {
-            let digits = String(value, radix: 16)
-            return String(repeating: "0", count: 16 - digits.count) + digits
+        let sequence = requestIDCounter.wrappingAdd(1, ordering: .relaxed).oldValue
+        let key = requestIDKey
+        let high = mixBits(key.0 &+ sequence &* 0x9E37_79B9_7F4A_7C15)
+        let low = mixBits(key.1 &+ sequence &* 0xD1B5_4A32_D192_ED03)
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            for index in 0..<16 {
+                let shift = UInt64(60 - 4 * index)
+                buffer[index] = hexDigit(high >> shift)
+                buffer[16 + index] = hexDigit(low >> shift)
+            }
+            return 32
         }
-        return hex16(generator.next()) + hex16(generator.next())
+    }
+
+    private static let requestIDCounter = Atomic<UInt64>(0)
+    private static let requestIDKey: (UInt64, UInt64) = {
+        var generator = SystemRandomNumberGenerator()
+        return (generator.next(), generator.next())
+    }()
+
+    @inline(__always)
+    private static func mixBits(_ value: UInt64) -> UInt64 {
+        var bits = value
+        bits = (bits ^ (bits >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        bits = (bits ^ (bits >> 27)) &* 0x94D0_49BB_1331_11EB
+        return bits ^ (bits >> 31)
+    }
+
+    @inline(__always)
+    private static func hexDigit(_ value: UInt64) -> UInt8 {
+        let nibble = UInt8(truncatingIfNeeded: value & 0xF)
+        return nibble < 10 ? 0x30 + nibble : 0x57 + nibble
     }
 
     // MARK: Response

@@ -107,6 +107,25 @@ struct HeaderRewriterTests {
         #expect(HeaderRewriter.requestID(for: HTTPHeaders(), generate: { "g" }) == "g")
     }
 
+    @Test("Generated request ids do not repeat, also when several threads generate at once")
+    func generatedRequestIDsAreUnique() async {
+        let batches = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<4 {
+                group.addTask { (0..<5_000).map { _ in HeaderRewriter.generateRequestID() } }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        let all = batches.flatMap { $0 }
+        #expect(all.count == 20_000)
+        #expect(Set(all).count == all.count)
+        #expect(all.allSatisfy { $0.utf8.count == 32 && $0.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66)
+        } })
+        // Both halves vary (neither is a constant or a plain counter).
+        #expect(Set(all.map { $0.prefix(16) }).count == all.count)
+        #expect(Set(all.map { $0.suffix(16) }).count == all.count)
+    }
+
     static let links: [(String, UpstreamURL, String?)] = [
         ("https://td.example.com:8443/topdesk/tas/api/incidents/id/1", upstream,
          "https://gw.example.org/tas/api/incidents/id/1"),

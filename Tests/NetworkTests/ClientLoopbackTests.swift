@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import HTTP1
 import Synchronization
@@ -97,6 +98,63 @@ struct ClientLoopbackTests {
         #expect(connections == 0)
         #expect(await clientFetch(client, on: loop).bodyText == "ok")
         #expect(upstream.acceptCount == 2)
+    }
+
+    /// Closes the pooled connection on the upstream's side while the client's loop is busy, so the
+    /// next request leases it before the loop has seen the close.
+    static func leaseJustClosedConnection(method: String) async throws -> (Result<HTTPClientResponse, HTTPClientError>,
+                                                                         accepts: Int, requests: Int) {
+        let closeNow = DispatchSemaphore(value: 0)
+        let closed = DispatchSemaphore(value: 0)
+        let requests = Mutex(0)
+        let upstream = try ClientTestUpstream { connection, index in
+            if index == 0 {
+                guard connection.readRequest() != nil else { return }
+                requests.withLock { $0 += 1 }
+                connection.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+                closeNow.wait()
+                connection.close()
+                closed.signal()
+            } else {
+                while connection.readRequest() != nil {
+                    requests.withLock { $0 += 1 }
+                    connection.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh")
+                }
+            }
+        }
+        defer { upstream.stop() }
+        let (client, group) = makeTestClient(port: upstream.port)
+        defer { client.shutdown(); group.shutdown() }
+        let loop = group.loops[0]
+
+        #expect(await clientFetch(client, on: loop).bodyText == "first")
+        let result = await withCheckedContinuation { continuation in
+            loop.execute {
+                // All in one loop pass: the FIN arrives, but epoll reports it only after the lease.
+                closeNow.signal()
+                closed.wait()
+                usleep(20_000)
+                let head = HTTPRequestHead(method: method, target: "/", headers: ["Host": "upstream"])
+                client.execute(head, body: [1], on: loop) { continuation.resume(returning: $0) }
+            }
+        }
+        return (result, upstream.acceptCount, requests.withLock { $0 })
+    }
+
+    @Test("a GET leasing a connection the upstream closed a moment ago is retried on a fresh connection")
+    func justClosedConnectionRetriesGET() async throws {
+        let (result, accepts, requests) = try await Self.leaseJustClosedConnection(method: "GET")
+        #expect(result.bodyText == "fresh")
+        #expect(accepts == 2)
+        #expect(requests == 2)
+    }
+
+    @Test("a POST leasing a connection the upstream closed a moment ago sees the close and takes a fresh one")
+    func justClosedConnectionProbedForPOST() async throws {
+        let (result, accepts, requests) = try await Self.leaseJustClosedConnection(method: "POST")
+        #expect(result.bodyText == "fresh")
+        #expect(accepts == 2)
+        #expect(requests == 2)
     }
 
     @Test("a reused connection that fails before any response byte is retried once, on a fresh connection")

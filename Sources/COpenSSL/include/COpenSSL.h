@@ -21,6 +21,11 @@ int tb_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *list);
 /// refused with the no_application_protocol alert (RFC 7301 section 3.2).
 void tb_SSL_CTX_select_alpn_http11(SSL_CTX *ctx);
 
+/// Watches the raw reads OpenSSL makes from `ssl`'s socket: after each one, `*short_read` becomes 1
+/// when it returned fewer bytes than asked for (the socket held no more at that moment), else 0.
+/// `short_read` must outlive `ssl`. Returns 0 when `ssl` has no read BIO yet.
+int tb_SSL_watch_socket_reads(SSL *ssl, int *short_read);
+
 // Option and mode bits (macros built from casts that Swift does not import).
 extern const long tb_SSL_OP_NO_RENEGOTIATION;
 extern const long tb_SSL_OP_IGNORE_UNEXPECTED_EOF;

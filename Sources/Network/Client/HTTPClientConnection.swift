@@ -64,14 +64,19 @@ final class HTTPClientConnection: ConnectionDelegate, HTTPClientExchangeControll
         }
     }
 
-    /// Whether an idle connection can take a request: the upstream has not closed it, and (plain
-    /// TCP) nothing unexpected waits to be read. Cheap: one non-blocking `recv(MSG_PEEK)`.
-    /// With TLS, bytes waiting may be a session ticket, so only end of input counts; a close the
-    /// peek cannot see is covered by the retry of a request whose reused connection fails.
-    func isStillUsable() -> Bool {
+    /// Whether an idle connection can take a request: it is idle, open, and no end of input was
+    /// seen. Idle connections stay read-armed, so a close the loop has already been told of has
+    /// removed them from the pool; what is left is a close that arrived since the loop last
+    /// waited for events. For a request that may be sent again that race costs nothing (a reused
+    /// connection failing before any response byte is retried on a fresh one), so `probingSocket`
+    /// is false and no system call is made. Otherwise (a POST, whose bytes may not be sent twice)
+    /// one non-blocking `recv(MSG_PEEK)` looks: nothing waiting (plain TCP) or no end of input
+    /// (TLS, where a session ticket may be waiting) means usable.
+    func isStillUsable(probingSocket: Bool) -> Bool {
         guard machine.state == .idleInPool, let connection, connection.isOpen, !connection.hasReadEOF else {
             return false
         }
+        guard probingSocket else { return true }
         var byte: UInt8 = 0
         let result = recv(connection.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
         if result == 0 { return false }

@@ -115,7 +115,9 @@ final class HTTPClientPool {
             }
             // A connection that idled may have been closed by the upstream a moment ago, before
             // its end of input was seen; nothing was sent yet, so the request just takes another.
-            if connectionWasReused, !connection.isStillUsable() {
+            // Only a request that could not be retried pays a system call to look.
+            let probe = !Machine.isIdempotent(method: request.head.method)
+            if connectionWasReused, !connection.isStillUsable(probingSocket: probe) {
                 connections[id] = nil
                 connection.closeWithoutNotifying()
                 machine.leasedConnectionWasStale(id, request: request, now: loop.now, into: &actions)

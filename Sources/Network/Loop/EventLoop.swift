@@ -47,6 +47,9 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
     private var registeredCount = 0
     private var timers = TimerHeap()
     private var soon: [() -> Void] = []
+    /// Connections with output queued during this pass, flushed once before the loop waits again.
+    private var pendingFlushes: [Connection] = []
+    private var flushesInProgress: [Connection] = []
     private let events: UnsafeMutablePointer<epoll_event>
 
     /// Shared read buffer, valid to use only synchronously on the loop thread.
@@ -143,6 +146,16 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
     func runSoon(_ work: @escaping () -> Void) {
         assert(inEventLoop, "runSoon called off the loop thread")
         soon.append(work)
+    }
+
+    /// Flushes `connection` after the current batch of events, timers and `runSoon` work, before
+    /// the loop waits again. Every write of a pass to one connection thus leaves in one gathered
+    /// `sendmsg` (TLS: one record where it fits) instead of one call per `write`, and no later
+    /// than the end of the pass that made it. Loop thread only; the caller keeps a flag so a
+    /// connection is listed once.
+    func scheduleFlush(_ connection: Connection) {
+        assert(inEventLoop, "scheduleFlush called off the loop thread")
+        pendingFlushes.append(connection)
     }
 
     /// Number of descriptors registered (for tests and metrics). Loop thread only.
@@ -245,12 +258,13 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
             }
             runDueTimers()
             runSoonWork()
+            flushPendingOutput()
         }
         shutDownRegistrations()
     }
 
     private func waitTimeoutMilliseconds() -> Int32 {
-        if !soon.isEmpty { return 0 }
+        if !soon.isEmpty || !pendingFlushes.isEmpty { return 0 }
         guard let deadline = timers.nextDeadline() else { return -1 }
         let current = now
         if deadline <= current { return 0 }
@@ -298,6 +312,19 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
         for item in work { item() }
     }
 
+    /// Flushes the connections written to during this pass. A flush may call a delegate that
+    /// writes again (to this or another connection): those are flushed by the next round here,
+    /// up to a few rounds; anything left waits for the next pass (which then does not sleep).
+    private func flushPendingOutput() {
+        var rounds = 0
+        while !pendingFlushes.isEmpty && rounds < 4 {
+            rounds += 1
+            swap(&pendingFlushes, &flushesInProgress)
+            for connection in flushesInProgress { connection.runScheduledFlush() }
+            flushesInProgress.removeAll(keepingCapacity: true)
+        }
+    }
+
     private func shutDownRegistrations() {
         // Work posted before the stop request still runs; later work is dropped.
         drainIncoming()
@@ -309,5 +336,6 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
         registeredCount = 0
         timers.removeAll()
         soon.removeAll()
+        pendingFlushes.removeAll()
     }
 }

@@ -23,9 +23,9 @@ extension Connection {
         if hasInputToRead { scheduleRead() }
     }
 
-    /// The socket may hold data, or OpenSSL holds decrypted bytes the socket will not signal again.
+    /// The socket may hold data, or OpenSSL holds input the socket will not signal again.
     private var hasInputToRead: Bool {
-        socketReadable || (tls?.pendingPlaintext ?? 0) > 0
+        socketReadable || (tls?.hasBufferedInput ?? false)
     }
 
     func scheduleRead() {
@@ -40,6 +40,8 @@ extension Connection {
     /// Reads until the socket is drained, reading is paused, or the per-wakeup budget is spent.
     func readAvailable() {
         var reads = 0
+        // A short TLS read seen before this call may predate data whose edge has been consumed.
+        tls?.forgetSocketReads()
         while true {
             switch state {
             case .open:
@@ -59,9 +61,10 @@ extension Connection {
                 if state == .open && !closeRequested {
                     delegate?.connection(self, didRead: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
                 }
-                // A short plain read emptied the socket buffer; the next arrival raises a new edge.
-                // Not so once the peer's FIN may be queued: its edge has already been consumed.
-                if tls == nil && count < buffer.count && !peerMayHaveClosed {
+                // A short read emptied the socket buffer; the next arrival raises a new edge, so
+                // the read that would return EAGAIN is skipped. Not so once the peer's FIN may be
+                // queued: its edge has already been consumed.
+                if !peerMayHaveClosed && readEmptiedSocket(count: count, bufferSize: buffer.count) {
                     socketReadable = false
                     return
                 }
@@ -87,7 +90,16 @@ extension Connection {
         }
     }
 
+    /// Whether the read that just delivered `count` bytes left the socket empty: a plain read
+    /// that did not fill the buffer, or a TLS read whose last raw read came back short and left
+    /// nothing buffered in OpenSSL.
+    private func readEmptiedSocket(count: Int, bufferSize: Int) -> Bool {
+        guard let tls else { return count < bufferSize }
+        return tls.lastSocketReadWasShort && !tls.hasBufferedInput
+    }
+
     private func readOnce(into buffer: UnsafeMutableRawBufferPointer) -> ReadResult {
+        inputCallCount += 1
         if let tls {
             switch tls.read(into: buffer) {
             case .bytes(let count): return .bytes(count)

@@ -8,8 +8,9 @@ extension Connection {
         case failed(ConnectionError)
     }
 
-    /// Queues `bytes` (no copy) and sends what the socket takes now. Writes after `close` are
-    /// dropped; writes before the connection is open are sent once it is. Loop thread only.
+    /// Queues `bytes` (no copy); they are sent at the end of the loop's current pass, together
+    /// with whatever else this pass queued (see `EventLoop.scheduleFlush`). Writes after `close`
+    /// are dropped; writes before the connection is open are sent once it is. Loop thread only.
     public func write(_ bytes: [UInt8]) {
         guard accepting(bytes) else { return }
         outputQueue.append(bytes)
@@ -17,7 +18,7 @@ extension Connection {
         flushAndTrackWater()
     }
 
-    /// Queues two buffers (say, a head and a body) and sends them with one gathered write.
+    /// Queues two buffers (say, a head and a body); they leave with one gathered write.
     public func write(_ first: [UInt8], _ second: [UInt8]) {
         let takesFirst = accepting(first), takesSecond = accepting(second)
         if takesFirst {
@@ -31,7 +32,7 @@ extension Connection {
         if takesFirst || takesSecond { flushAndTrackWater() }
     }
 
-    /// Queues several buffers and sends them with as few gathered writes as the socket allows.
+    /// Queues several buffers; they leave with as few gathered writes as the socket allows.
     public func write(contentsOf buffers: [[UInt8]]) {
         var any = false
         for buffer in buffers where accepting(buffer) {
@@ -42,7 +43,7 @@ extension Connection {
         if any { flushAndTrackWater() }
     }
 
-    /// Copies `bytes` into the queue and sends what the socket takes now.
+    /// Copies `bytes` into the queue; sent like `write(_:)`.
     public func write(copying bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
         write([UInt8](bytes))
@@ -56,12 +57,37 @@ extension Connection {
         }
     }
 
+    /// Output queued in one pass is normally flushed at the end of the pass; past this many
+    /// pending bytes it is flushed at once, which bounds what a pass can pile up and changes
+    /// nothing for large bodies (they fill whole TLS records and socket buffers anyway).
+    static let immediateFlushThreshold = 64 * 1024
+
     private func flushAndTrackWater() {
         switch state {
-        case .open: flush()
-        case .connecting, .handshaking, .lingering, .closed: break
+        case .open:
+            if pendingBytes >= Self.immediateFlushThreshold {
+                flush()
+            } else {
+                scheduleFlush()
+            }
+        case .connecting, .handshaking, .lingering, .closed:
+            break
         }
         if pendingBytes > highWaterMark { aboveHighWater = true }
+    }
+
+    /// Lists the connection for the loop's end-of-pass flush, once.
+    func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        loop.scheduleFlush(self)
+    }
+
+    /// The loop's end-of-pass flush (`EventLoop.scheduleFlush`).
+    func runScheduledFlush() {
+        flushScheduled = false
+        guard state == .open, pendingBytes > 0 else { return }
+        flush()
     }
 
     /// Sends queued output until the queue is empty or the socket pushes back; then finishes a
@@ -152,6 +178,7 @@ extension Connection {
 
     private func sendPlain() -> FlushStep {
         var attempted = 0
+        outputCallCount += 1
         let sent = gatherIOVecs(slot: 0, total: 0) { count, total in
             attempted = total
             while true {
@@ -205,6 +232,7 @@ extension Connection {
         }
 
         let result: TLSSession.IOResult
+        outputCallCount += 1
         if length <= firstRemaining {
             let offset = outputOffset
             result = outputQueue[outputHead].withUnsafeBytes { raw in

@@ -32,11 +32,13 @@ import Glibc
 //   buffer then fills and TCP pushes back on the peer); `resumeReading()` continues on the next loop
 //   pass, never inside the call. `connectionDidReadEOF` says the peer finished sending; the default
 //   implementation answers with `close(.afterFlush)`.
-// - Writing: `write(_:)`, `write(_:_:)` and `write(contentsOf:)` queue arrays (no copy) and send as
-//   much as the socket takes at once with one `sendmsg` over all of them (TLS: gathered into
-//   16 KiB records). `isWritable` turns false when more than `highWaterMark` bytes are pending;
-//   `connectionDidDrain` is called when they fall to `lowWaterMark`. `writeTimeout` (optional)
-//   closes the connection when pending output makes no progress for that long.
+// - Writing: `write(_:)`, `write(_:_:)` and `write(contentsOf:)` queue arrays (no copy); at the end
+//   of the loop's current pass everything queued goes out with one `sendmsg` over all of them
+//   (TLS: gathered into 16 KiB records), so a head and a body written one after the other leave
+//   in one TLS record and one system call. `isWritable` turns false when more than
+//   `highWaterMark` bytes are pending; `connectionDidDrain` is called when they fall to
+//   `lowWaterMark`. `writeTimeout` (optional) closes the connection when pending output makes no
+//   progress for that long.
 // - Closing: `close(.afterFlush)` sends what is pending, then TLS close_notify, then
 //   `shutdown(SHUT_WR)`, then reads and discards until the peer closes or `lingerTimeout` passes
 //   (so a peer still sending does not get a reset that destroys the last response).
@@ -130,8 +132,14 @@ public final class Connection: LoopSelectable {
     /// Bytes the socket (or TLS) has taken since the connection opened: whether any byte of a
     /// request left, which decides if a failed non-idempotent request may be sent again.
     var bytesSent: UInt64 = 0
+    /// `sendmsg` or `SSL_write` calls made so far: what tests count to see writes coalesce.
+    var outputCallCount = 0
+    /// `read` or `SSL_read` calls made so far (handshakes aside), for tests.
+    var inputCallCount = 0
     var aboveHighWater = false
     var isFlushing = false
+    /// Listed for the loop's end-of-pass flush.
+    var flushScheduled = false
     var closeRequested = false
     /// TLS: the length of an SSL_write that must be retried with the same bytes.
     var tlsRetryLength = 0
@@ -306,7 +314,7 @@ public final class Connection: LoopSelectable {
         }
         delegate?.connectionDidConnect(self)
         guard state == .open else { return }
-        if pendingBytes > 0 { flush() }
+        if pendingBytes > 0 { scheduleFlush() }
         readAvailable()
     }
 }

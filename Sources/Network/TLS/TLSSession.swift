@@ -10,6 +10,12 @@ import Glibc
 /// that plaintext cannot be handed to `writev`; the connection gathers small writes into one record
 /// instead. `WANT_READ` / `WANT_WRITE` mean the socket returned EAGAIN, which is exactly the
 /// edge the connection's edge-triggered epoll registration waits for.
+///
+/// Reads use read-ahead: OpenSSL asks the socket for a whole buffer, so one `read(2)` brings a
+/// record's header and body (and any records behind it) instead of one call for the 5-byte
+/// header and another for the body. A raw read that came back short means the socket was empty
+/// at that moment; `lastSocketReadWasShort` tells the connection so it can skip the `read(2)`
+/// that would only return EAGAIN.
 final class TLSSession {
     enum IOResult {
         case bytes(Int)
@@ -31,12 +37,16 @@ final class TLSSession {
 
     private let ssl: OpaquePointer
     let isClient: Bool
+    /// Set by OpenSSL's read callback (`tb_SSL_watch_socket_reads`): 1 after a short raw read.
+    private let shortReadFlag: UnsafeMutablePointer<Int32>
 
     init(serverContext: TLSServerContext, fd: Int32) throws(TLSError) {
         guard let ssl = SSL_new(serverContext.context) else { throw .drained("SSL_new") }
         self.ssl = ssl
+        shortReadFlag = .allocate(capacity: 1)
+        shortReadFlag.pointee = 0
         isClient = false
-        guard SSL_set_fd(ssl, fd) == 1 else { throw .drained("SSL_set_fd") }
+        try attach(to: fd)
         SSL_set_accept_state(ssl)
     }
 
@@ -45,8 +55,10 @@ final class TLSSession {
     init(clientContext: TLSClientContext, fd: Int32, serverName: String?) throws(TLSError) {
         guard let ssl = SSL_new(clientContext.context) else { throw .drained("SSL_new") }
         self.ssl = ssl
+        shortReadFlag = .allocate(capacity: 1)
+        shortReadFlag.pointee = 0
         isClient = true
-        guard SSL_set_fd(ssl, fd) == 1 else { throw .drained("SSL_set_fd") }
+        try attach(to: fd)
         if let serverName {
             if (try? SocketAddress(host: serverName, port: 0)) != nil {
                 guard X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), serverName) == 1 else {
@@ -64,6 +76,13 @@ final class TLSSession {
 
     deinit {
         SSL_free(ssl)
+        shortReadFlag.deallocate()
+    }
+
+    private func attach(to fd: Int32) throws(TLSError) {
+        guard SSL_set_fd(ssl, fd) == 1 else { throw .drained("SSL_set_fd") }
+        SSL_set_read_ahead(ssl, 1)
+        guard tb_SSL_watch_socket_reads(ssl, shortReadFlag) == 1 else { throw .drained("BIO_set_callback_ex") }
     }
 
     func handshake() -> HandshakeResult {
@@ -109,8 +128,18 @@ final class TLSSession {
         _ = TLSError.drainErrorQueue()
     }
 
-    /// Decrypted bytes OpenSSL holds that the socket will not signal again.
-    var pendingPlaintext: Int { Int(SSL_pending(ssl)) }
+    /// Whether OpenSSL holds input the socket will not signal again: decrypted bytes, or (read
+    /// ahead) records or part of one not yet processed.
+    var hasBufferedInput: Bool { SSL_has_pending(ssl) == 1 }
+
+    /// Whether a raw socket read since `forgetSocketReads()` came back short, so the socket was
+    /// empty then. Only a read made after the last wait for events counts: data that arrived later
+    /// raised an edge of its own, which the next wait reports.
+    var lastSocketReadWasShort: Bool { shortReadFlag.pointee == 1 }
+
+    func forgetSocketReads() {
+        shortReadFlag.pointee = 0
+    }
 
     var negotiatedALPN: String? {
         var data: UnsafePointer<UInt8>?
