@@ -16,6 +16,8 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
         /// The upstream rejected the token; its 401 body is read and dropped, then the request is
         /// replayed (or answered with a 502).
         case discardingRejection
+        /// The rejected token was issued moments ago; the pool asks the upstream whether it is dead.
+        case checkingRejectedToken
         case streaming(HTTPClientStreamControl)
         case finished
     }
@@ -31,6 +33,9 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
     private var state = State.waitingForToken
     private var token: LegacyToken?
     private var hasReplayed = false
+    /// The pool kept the rejected token as fresh: before a replay, the pool asks the upstream
+    /// whether the token itself is dead.
+    private var rejectedTokenNeedsCheck = false
     private var clientGone = false
     private var leaseStartedAt: UInt64 = 0
     private var upstreamStartedAt: UInt64 = 0
@@ -124,7 +129,9 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
         // 8. The upstream rejected the token we injected.
         if head.status == 401 {
             pipeline.metrics.shard(for: loop).recordTokenRejection()
-            if let token { pipeline.pool.invalidate(token) }
+            if let token, pipeline.pool.invalidate(token) == .keptFreshToken {
+                rejectedTokenNeedsCheck = true
+            }
             state = .discardingRejection
             return
         }
@@ -175,7 +182,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
             finish(termination: .ok)
         case .discardingRejection:
             replayAfterRejection()
-        case .waitingForToken, .awaitingResponse, .finished:
+        case .waitingForToken, .awaitingResponse, .checkingRejectedToken, .finished:
             break
         }
     }
@@ -198,7 +205,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
             } else {
                 fail(.upstreamFailed(error, upstreamName: route.upstream.name))
             }
-        case .waitingForToken, .finished:
+        case .waitingForToken, .checkingRejectedToken, .finished:
             break
         }
     }
@@ -206,6 +213,26 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
     // MARK: 8. Replay
 
     private func replayAfterRejection() {
+        if rejectedTokenNeedsCheck, let token {
+            // A token issued moments ago was refused: replay only if the upstream refuses the
+            // token itself, not just this request (TokenPolicy.freshTokenTrust).
+            rejectedTokenNeedsCheck = false
+            state = .checkingRejectedToken
+            pipeline.pool.checkRejectedToken(token, on: loop) { [self] verdict in
+                guard case .checkingRejectedToken = state else { return }
+                guard !clientGone else {
+                    finish(termination: .clientAborted)
+                    return
+                }
+                if verdict == .keptFreshToken {
+                    outcome.upstreamNanoseconds = loop.now &- upstreamStartedAt
+                    fail(.freshTokenRejected(accountName: route.name))
+                } else {
+                    replayAfterRejection()
+                }
+            }
+            return
+        }
         guard !hasReplayed, request.body.count <= snapshot.settings.replayBufferBytes else {
             outcome.upstreamNanoseconds = loop.now &- upstreamStartedAt
             fail(.tokenRejected(accountName: route.name, replayed: hasReplayed))

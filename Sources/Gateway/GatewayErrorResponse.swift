@@ -111,6 +111,16 @@ struct GatewayErrorResponse: Error {
                                     termination: .tokenRejected)
     }
 
+    /// The upstream refused a token issued moments ago, after it had refused another: it refuses
+    /// this request, not the token, so the gateway neither logs in again nor replays.
+    static func freshTokenRejected(accountName: String) -> GatewayErrorResponse {
+        GatewayErrorResponse(
+            status: 502, error: "upstream rejected token",
+            detail: "the upstream answered 401 with a token of account '\(accountName)' issued moments ago; "
+                + "it refuses this request, not the token",
+            termination: .tokenRejected)
+    }
+
     /// An upstream exchange that failed before any response byte reached the client: no
     /// connection is 502, no answer in time 504, a broken answer 502.
     static func upstreamFailed(_ error: HTTPClientError, upstreamName: String) -> GatewayErrorResponse {

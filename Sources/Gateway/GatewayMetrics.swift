@@ -93,4 +93,8 @@ struct MeteredLoginClient: LegacyLoginClient {
             completion(result)
         }
     }
+
+    func checkToken(_ token: LegacyToken, completion: @escaping @Sendable (Result<Bool, LoginFailure>) -> Void) {
+        client.checkToken(token, completion: completion)
+    }
 }

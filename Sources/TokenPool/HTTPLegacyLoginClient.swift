@@ -73,4 +73,17 @@ public final class HTTPLegacyLoginClient: LegacyLoginClient {
             completion(result.flatMap { LegacyLoginExchange.classifyLogout(status: $0.status) })
         }
     }
+
+    public func checkToken(_ token: LegacyToken,
+                           completion: @escaping @Sendable (Result<Bool, LoginFailure>) -> Void) {
+        guard let upstream = upstreams.withLock({ $0[token.account.upstream] }) else {
+            completion(.failure(.network(detail: "no upstream named \(token.account.upstream)")))
+            return
+        }
+        let head = LegacyLoginExchange.currentUserRequest(token: token, hostHeader: upstream.hostHeader,
+                                                          pathPrefix: upstream.pathPrefix)
+        upstream.transport.send(head, maxBodyBytes: Self.maxLoginBodyBytes) { result in
+            completion(result.map { $0.status != 401 })
+        }
+    }
 }

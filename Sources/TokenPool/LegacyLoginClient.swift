@@ -10,4 +10,8 @@ public protocol LegacyLoginClient: Sendable {
 
     /// `GET /tas/api/logout` with the token. Best effort: the pool only counts the outcome.
     func logout(token: LegacyToken, completion: @escaping @Sendable (Result<Void, LoginFailure>) -> Void)
+
+    /// `GET /tas/api/{operators|persons}/current` with the token: does the upstream still accept
+    /// it? True for any answer but 401, false for a 401; a failure when no answer came.
+    func checkToken(_ token: LegacyToken, completion: @escaping @Sendable (Result<Bool, LoginFailure>) -> Void)
 }

@@ -28,6 +28,20 @@ public enum LegacyLoginExchange {
         ]))
     }
 
+    /// `GET {prefix}/tas/api/{operators|persons}/current` with the token: the cheapest call that
+    /// every token kind may make and that answers 401 exactly when the token is dead.
+    public static func currentUserRequest(token: LegacyToken, hostHeader: String,
+                                          pathPrefix: String) -> HTTPRequestHead {
+        let collection = token.account.kind == .operator ? "operators" : "persons"
+        return HTTPRequestHead(method: "GET", target: "\(pathPrefix)/tas/api/\(collection)/current",
+                               headers: HTTPHeaders([
+                                   ("Host", hostHeader),
+                                   ("Authorization", token.authorizationHeaderValue),
+                                   ("Accept", "application/json"),
+                                   ("User-Agent", "TokenBridge"),
+                               ]))
+    }
+
     /// Reads a login answer: 200 with a plausible token body is the token (surrounding whitespace
     /// trimmed); 401 is bad credentials; any 403 is missing API permission (the "REST realm"
     /// refusal: LEGACY_API.md, step 4; treating every 403 as final errs on the side of fewer

@@ -53,9 +53,13 @@ public final class TokenAccount: Sendable {
         }
     }
 
-    /// Removes exactly this token if it is still current; false for a stale one.
-    func invalidate(_ token: LegacyToken) -> Bool {
-        machine.withLock { $0.invalidate(token) }
+    /// Removes exactly this token if it is still current and not trusted as fresh.
+    func invalidate(_ token: LegacyToken, now: UInt64) -> TokenAccountStateMachine<TokenWaiter>.RejectionVerdict {
+        machine.withLock { $0.invalidate(token, now: now) }
+    }
+
+    func removeChecked(_ token: LegacyToken, now: UInt64) -> Bool {
+        machine.withLock { $0.removeChecked(token, now: now) }
     }
 
     func invalidateTokens(issuedAtOrBefore moment: UInt64) -> Int {

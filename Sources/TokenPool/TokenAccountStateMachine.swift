@@ -53,6 +53,17 @@ struct TokenAccountStateMachine<Waiter> {
         var password: String
     }
 
+    /// What `invalidate(_:now:)` did.
+    enum RejectionVerdict: Equatable {
+        /// The token was held and is gone.
+        case removed
+        /// The token was no longer held (replaced, expired or already removed).
+        case stale
+        /// The token was issued after the last removal, which is recent: it stays until a check
+        /// with the upstream says it is dead (`removeChecked`).
+        case keptFresh
+    }
+
     enum LeaseDecision {
         case token(LegacyToken, startLogin: LoginStart?)
         case wait(startLogin: LoginStart?)
@@ -85,6 +96,8 @@ struct TokenAccountStateMachine<Waiter> {
     private(set) var renewals = 0
     /// Tokens removed because the upstream rejected them (one 401, or a restart sweep).
     private(set) var invalidatedTokens = 0
+    /// When a 401 last removed a token of this account; see `TokenPolicy.freshTokenTrust`.
+    private var lastRejectionAt: UInt64?
     private var nextGeneration: UInt64 = 1
     private var nextLoginID: UInt64 = 1
     private var rotation = 0
@@ -223,12 +236,30 @@ struct TokenAccountStateMachine<Waiter> {
     // MARK: Invalidation
 
     /// Removes exactly this token if the account still holds it (compare-and-swap on the
-    /// generation). Returns false for a token already replaced or removed: a stale 401.
-    mutating func invalidate(_ token: LegacyToken) -> Bool {
-        guard token.account == key else { return false }
+    /// generation), unless it was issued after the last removal and that removal is more recent
+    /// than `freshTokenTrust`: then the upstream refuses the request, not the token, and dropping
+    /// it would only cost one login per request.
+    mutating func invalidate(_ token: LegacyToken, now: UInt64) -> RejectionVerdict {
+        guard token.account == key, let held = heldToken(generation: token.generation) else { return .stale }
+        if let last = lastRejectionAt, held.issuedAt >= last,
+           now &- last < policy.freshTokenTrust.nanosecondsClamped {
+            return .keptFresh
+        }
         let removed = removeTokens { $0.token.generation == token.generation }
         invalidatedTokens += removed
-        return removed > 0
+        lastRejectionAt = now
+        return .removed
+    }
+
+    /// The upstream confirmed that this token is dead (a check answered 401): removes it whatever
+    /// its age. False when it is no longer held.
+    mutating func removeChecked(_ token: LegacyToken, now: UInt64) -> Bool {
+        guard token.account == key else { return false }
+        let removed = removeTokens { $0.token.generation == token.generation }
+        guard removed > 0 else { return false }
+        invalidatedTokens += removed
+        lastRejectionAt = now
+        return true
     }
 
     /// Removes every token issued at or before `moment` (an upstream restart kills them all).
@@ -267,6 +298,16 @@ struct TokenAccountStateMachine<Waiter> {
             consecutiveFailures = 0
             state = .idle
             return (unhealthy.tokens.map(\.token), nil)
+        }
+    }
+
+    private func heldToken(generation: UInt64) -> IssuedToken? {
+        switch state {
+        case .idle, .closed: return nil
+        case .ready(let tokens): return tokens.first { $0.token.generation == generation }
+        case .loggingIn(let flight): return flight.tokens.first { $0.token.generation == generation }
+        case .backingOff(let backingOff): return backingOff.tokens.first { $0.token.generation == generation }
+        case .unhealthy(let unhealthy): return unhealthy.tokens.first { $0.token.generation == generation }
         }
     }
 

@@ -41,6 +41,12 @@ public struct TokenPolicy: Sendable, Equatable {
     public var restartBurstAccounts: Int = 3
     /// Default 10s.
     public var restartBurstWindow: Duration = .seconds(10)
+    /// Once a 401 has cost an account a token, a token issued after that is not dropped for another
+    /// 401 within this long: a fresh token refused as well means the upstream refuses the request,
+    /// not the token (the pool then asks the upstream, with the token, who it belongs to; only a
+    /// 401 to that drops it). This bounds the logins that 401s on some paths can cause to one per
+    /// interval per account, whatever clients send. Default 10s.
+    public var freshTokenTrust: Duration = .seconds(10)
 
     public init() {}
 

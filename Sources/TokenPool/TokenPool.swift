@@ -20,9 +20,24 @@ public enum TokenInvalidation: Sendable, Equatable {
     case invalidated
     /// The token had already been replaced or removed (another request's 401 came first).
     case alreadyGone
+    /// The token was issued after this account last lost one to a 401, moments ago
+    /// (`TokenPolicy.freshTokenTrust`): the upstream more likely refuses the request than the token.
+    /// The token stays and no login follows, until `checkRejectedToken` finds it dead.
+    case keptFreshToken
     /// The token was current, and with it enough accounts of the upstream were rejected in a short
     /// window to mean a restart: `tokensDropped` tokens of that upstream were dropped at once.
     case upstreamRestartDetected(tokensDropped: Int)
+}
+
+/// A completion that is not `Sendable`, carried across threads and only ever run through its
+/// executor (as `TokenWaiter` does for leases).
+private struct ExecutorCallback<Value: Sendable>: @unchecked Sendable {
+    let executor: any CallbackExecutor
+    let completion: (Value) -> Void
+
+    func resume(with value: Value) {
+        executor.execute { self.completion(value) }
+    }
 }
 
 /// Summary of the logouts made on shutdown.
@@ -81,10 +96,49 @@ public final class TokenPool: Sendable {
     /// token cause one new login. Watches for a burst across accounts (an upstream restart) and
     /// then drops every token of that upstream once; the logins that follow run at most
     /// `maxConcurrentLoginsPerUpstream` at a time.
+    ///
+    /// A token issued after the account's last removal and refused within `freshTokenTrust` of it
+    /// stays (`.keptFreshToken`): the refusal is likely about the request, and dropping the token
+    /// would cost a login per such request. `checkRejectedToken` then settles it with the upstream.
     @discardableResult
     public func invalidate(_ token: LegacyToken) -> TokenInvalidation {
-        guard let account = account(for: token.account), account.invalidate(token) else { return .alreadyGone }
+        guard let account = account(for: token.account) else { return .alreadyGone }
         let now = clock.now()
+        switch account.invalidate(token, now: now) {
+        case .stale: return .alreadyGone
+        case .keptFresh: return .keptFreshToken
+        case .removed: return afterRemoval(of: token, from: account, now: now)
+        }
+    }
+
+    /// After `invalidate` kept a fresh token: asks the upstream whether it still accepts the token.
+    /// A 401 removes it as `invalidate` would have (`.invalidated`, `.upstreamRestartDetected` or
+    /// `.alreadyGone` when another request removed it meanwhile); any other answer, or none, keeps
+    /// it (`.keptFreshToken`). `completion` runs once, through `executor`.
+    public func checkRejectedToken(_ token: LegacyToken, on executor: any CallbackExecutor,
+                                   completion: @escaping (TokenInvalidation) -> Void) {
+        let callback = ExecutorCallback(executor: executor, completion: completion)
+        client.checkToken(token) { [self] result in
+            guard case .success(false) = result else {
+                callback.resume(with: .keptFreshToken)
+                return
+            }
+            guard let account = account(for: token.account) else {
+                callback.resume(with: .alreadyGone)
+                return
+            }
+            let now = clock.now()
+            guard account.removeChecked(token, now: now) else {
+                callback.resume(with: .alreadyGone)
+                return
+            }
+            callback.resume(with: afterRemoval(of: token, from: account, now: now))
+        }
+    }
+
+    /// A current token of `account` is gone: a burst of such removals across accounts means the
+    /// upstream restarted, and then every token of that upstream goes at once.
+    private func afterRemoval(of token: LegacyToken, from account: TokenAccount, now: UInt64) -> TokenInvalidation {
         guard let cutoff = account.upstream.recordRejection(of: token.account, now: now) else { return .invalidated }
         let siblings = registry.withLock { registry in
             registry.accounts.values.filter { $0.key.upstream == token.account.upstream }

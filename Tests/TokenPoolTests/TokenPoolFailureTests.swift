@@ -1,3 +1,4 @@
+import Synchronization
 import Dispatch
 import Testing
 @testable import TokenPool
@@ -23,6 +24,69 @@ struct TokenPoolFailureTests {
         #expect(pool.invalidate(token1) == .alreadyGone)
         #expect(account.immediateToken() == token2)
         #expect(client.loginCount == 2)
+    }
+
+    @Test("A fresh token refused right after a removal stays until the upstream says it is dead")
+    func freshTokenIsCheckedNotDropped() throws {
+        let client = FakeLoginClient(respond: { _, _, n in .success("token-\(n)") })
+        let clock = ManualClock()
+        let pool = makePool(client: client, clock: clock)
+        let account = try #require(pool.account(for: operatorKey))
+        account.leaseNow(into: LeaseResults())
+        let token1 = try #require(account.immediateToken())
+        clock.advance(by: .seconds(60))
+        #expect(pool.invalidate(token1) == .invalidated)
+        account.leaseNow(into: LeaseResults())
+        let token2 = try #require(account.immediateToken())
+        #expect(token2.value == "token-2")
+
+        // Refused again within freshTokenTrust: more likely the request than the token.
+        clock.advance(by: .seconds(1))
+        #expect(pool.invalidate(token2) == .keptFreshToken)
+        #expect(account.immediateToken() == token2)
+        let verdicts = Verdicts()
+        pool.checkRejectedToken(token2, on: InlineCallbackExecutor()) { verdicts.record($0) }
+        client.setCheckAnswer(.failure(.network(detail: "connection refused")))
+        pool.checkRejectedToken(token2, on: InlineCallbackExecutor()) { verdicts.record($0) }
+        #expect(verdicts.all == [.keptFreshToken, .keptFreshToken])
+        #expect(account.immediateToken() == token2)
+        #expect(client.loginCount == 2)
+
+        // The upstream answers 401 to the token itself: it goes, and only then a login follows.
+        client.setCheckAnswer(.success(false))
+        pool.checkRejectedToken(token2, on: InlineCallbackExecutor()) { verdicts.record($0) }
+        pool.checkRejectedToken(token2, on: InlineCallbackExecutor()) { verdicts.record($0) }
+        #expect(verdicts.all.suffix(2) == [.invalidated, .alreadyGone])
+        #expect(account.immediateToken() == nil)
+        account.leaseNow(into: LeaseResults())
+        let token3 = try #require(account.immediateToken())
+        #expect(client.checks == ["token-2", "token-2", "token-2", "token-2"])
+
+        // Once freshTokenTrust has passed since the last removal, a 401 drops the token at once.
+        clock.advance(by: pool.policy.freshTokenTrust + .seconds(1))
+        #expect(pool.invalidate(token3) == .invalidated)
+        #expect(client.loginCount == 3)
+    }
+
+    @Test("Tokens issued before the last removal are dropped at once: a restart kills the whole pool")
+    func olderTokensGoAtOnce() throws {
+        var policy = TokenPolicy()
+        policy.poolSize = 2
+        let client = FakeLoginClient(respond: { _, _, n in .success("token-\(n)") })
+        let clock = ManualClock()
+        let pool = makePool(policy: policy, client: client, clock: clock)
+        let account = try #require(pool.account(for: operatorKey))
+        account.leaseNow(into: LeaseResults())
+        account.leaseNow(into: LeaseResults())
+        let held = Set([account.immediateToken(), account.immediateToken()].compactMap { $0?.value })
+        #expect(held == ["token-1", "token-2"])
+        clock.advance(by: .seconds(5))
+        let tokens = (0..<4).compactMap { _ in account.immediateToken() }
+        let first = try #require(tokens.first { $0.value == "token-1" })
+        let second = try #require(tokens.first { $0.value == "token-2" })
+        #expect(pool.invalidate(first) == .invalidated)
+        #expect(pool.invalidate(second) == .invalidated)
+        #expect(client.checks.isEmpty)
     }
 
     @Test("Many concurrent 401s for one token cause one invalidation and one new login")
@@ -199,4 +263,15 @@ struct TokenPoolFailureTests {
         #expect(account.immediateToken()?.value == "token-1")
         #expect(client.loginCount == 3)
     }
+}
+
+/// Collects `TokenInvalidation` verdicts from any thread.
+final class Verdicts: Sendable {
+    private let verdicts = Mutex<[TokenInvalidation]>([])
+
+    func record(_ verdict: TokenInvalidation) {
+        verdicts.withLock { $0.append(verdict) }
+    }
+
+    var all: [TokenInvalidation] { verdicts.withLock { $0 } }
 }

@@ -51,6 +51,8 @@ final class FakeLoginClient: LegacyLoginClient {
         var respond: (@Sendable (AccountKey, String, Int) -> Result<String, LoginFailure>)?
         var answerLogouts = true
         var issued = 0
+        var checks: [String] = []
+        var checkAnswer: Result<Bool, LoginFailure> = .success(true)
     }
 
     private let state = Mutex(State())
@@ -71,6 +73,20 @@ final class FakeLoginClient: LegacyLoginClient {
     var loginCount: Int { state.withLock { $0.logins.count } }
     var pendingCount: Int { state.withLock { $0.pending.count } }
     var logouts: [String] { state.withLock { $0.logouts } }
+    var checks: [String] { state.withLock { $0.checks } }
+
+    /// What `checkToken` answers from now on: true (the token works), false (401) or a failure.
+    func setCheckAnswer(_ answer: Result<Bool, LoginFailure>) {
+        state.withLock { $0.checkAnswer = answer }
+    }
+
+    func checkToken(_ token: LegacyToken, completion: @escaping @Sendable (Result<Bool, LoginFailure>) -> Void) {
+        let answer = state.withLock { state in
+            state.checks.append(token.value)
+            return state.checkAnswer
+        }
+        completion(answer)
+    }
 
     func login(account: AccountKey, password: String,
                completion: @escaping @Sendable (Result<String, LoginFailure>) -> Void) {

@@ -7,7 +7,8 @@ import Synchronization
 /// issue one token, and answers every other request with what the simulator never sends: a
 /// `Set-Cookie`, a `Location` pointing at its own origin, and the request body echoed byte for byte.
 /// It keeps the last forwarded request whole (the simulator's control listener reports only the
-/// body's size).
+/// body's size). Each login issues a new token and kills the one before; `restart()` kills the
+/// current one too. `/tas/api/refused` answers 401 to any token, as an install may for a path.
 final class RecordingUpstream: HTTPServerHandler, @unchecked Sendable {
     struct Recorded: Sendable {
         var head: HTTPRequestHead
@@ -16,7 +17,14 @@ final class RecordingUpstream: HTTPServerHandler, @unchecked Sendable {
 
     static let token = "rec-0f83ee44-5ff7-462f-9cf5-855c455a4bca"
 
+    private struct Tokens {
+        var logins = 0
+        var current: String?
+        var checks = 0
+    }
+
     private let last = Mutex<Recorded?>(nil)
+    private let tokens = Mutex(Tokens())
     /// Large-body responses whose connection closed before they were complete.
     let cutStreams = Shared(0)
     private let group = EventLoopGroup(loopCount: 1)
@@ -30,11 +38,40 @@ final class RecordingUpstream: HTTPServerHandler, @unchecked Sendable {
     }
 
     var lastRequest: Recorded? { last.withLock { $0 } }
+    var logins: Int { tokens.withLock { $0.logins } }
+    /// Requests to `/tas/api/operators/current`: the gateway asking whether a token still works.
+    var tokenChecks: Int { tokens.withLock { $0.checks } }
+
+    /// Every token dies, as at a restart of the install.
+    func restart() {
+        tokens.withLock { $0.current = nil }
+    }
 
     func handle(_ request: HTTPServerRequest, responder: HTTPResponder) {
         if request.head.target.hasSuffix("/tas/api/login/operator") {
+            let token = tokens.withLock { tokens in
+                tokens.logins += 1
+                let token = tokens.logins == 1 ? Self.token : "\(Self.token)-\(tokens.logins)"
+                tokens.current = token
+                return token
+            }
             responder.respond(HTTPResponseHead(status: 200, headers: ["Content-Type": "text/plain"]),
-                              body: Array(Self.token.utf8))
+                              body: Array(token.utf8))
+            return
+        }
+        let presented = request.head.headers.first(name: "Authorization")
+        let alive = tokens.withLock { tokens in
+            if request.head.target.hasSuffix("/tas/api/operators/current") { tokens.checks += 1 }
+            return tokens.current.map { presented == "TOKEN id=\"\($0)\"" } ?? false
+        }
+        if !alive || request.head.target.hasPrefix("/tas/api/refused") {
+            responder.respond(HTTPResponseHead(status: 401, headers: ["Content-Type": "text/plain"]),
+                              body: Array("Invalid authentication token".utf8))
+            return
+        }
+        if request.head.target.hasSuffix("/tas/api/operators/current") {
+            responder.respond(HTTPResponseHead(status: 200, headers: ["Content-Type": "application/json"]),
+                              body: Array("{\"id\":\"751E0A70-5B2B-572D-8CAE-99F52651B6D0\"}".utf8))
             return
         }
         if request.head.target.hasSuffix("/tas/api/logout") {
