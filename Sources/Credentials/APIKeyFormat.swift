@@ -14,29 +14,30 @@ public enum APIKeyFormat {
 
     /// True when `key` has exactly the shape of a key TokenBridge issues. Allocates nothing.
     static func isWellFormed(_ key: String) -> Bool {
-        let bytes = key.utf8
-        guard bytes.count == length else {
+        guard key.utf8.count == length else {
             return false
         }
-        let idStart = prefix.utf8.count
-        let separator = idStart + SecretGenerator.credentialIDLength
-        for (offset, byte) in bytes.enumerated() {
-            let valid: Bool
-            switch offset {
-            case 0..<idStart:
-                valid = byte == prefixBytes[offset]
-            case idStart..<separator:
-                valid = isLowercaseAlphanumeric(byte)
-            case separator:
-                valid = byte == UInt8(ascii: "_")
-            default:
-                valid = isLowercaseAlphanumeric(byte) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
-            }
-            if !valid {
+        var key = key
+        return key.withUTF8 { bytes in
+            let idStart = prefixBytes.count
+            let separator = idStart + SecretGenerator.credentialIDLength
+            for offset in 0..<idStart where bytes[offset] != prefixBytes[offset] {
                 return false
             }
+            for offset in idStart..<separator where !isLowercaseAlphanumeric(bytes[offset]) {
+                return false
+            }
+            guard bytes[separator] == UInt8(ascii: "_") else {
+                return false
+            }
+            for offset in separator + 1..<bytes.count {
+                let byte = bytes[offset]
+                if !isLowercaseAlphanumeric(byte) && !(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) {
+                    return false
+                }
+            }
+            return true
         }
-        return true
     }
 
     /// The id and secret of a well-formed key; nil otherwise.
@@ -62,11 +63,16 @@ enum AppPasswordFormat {
     static let length = SecretGenerator.appPasswordGroupCount * (SecretGenerator.appPasswordGroupLength + 1) - 1
 
     static func isWellFormed(_ password: String) -> Bool {
-        let bytes = password.utf8
-        guard bytes.count == length else {
+        guard password.utf8.count == length else {
             return false
         }
-        for (offset, byte) in bytes.enumerated() {
+        var password = password
+        return password.withUTF8 { bytes in isWellFormed(bytes: bytes) }
+    }
+
+    private static func isWellFormed(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        for offset in 0..<bytes.count {
+            let byte = bytes[offset]
             let isSeparatorPosition = (offset + 1) % (SecretGenerator.appPasswordGroupLength + 1) == 0
             let isAlphanumeric = (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
                 || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))

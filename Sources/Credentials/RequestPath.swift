@@ -31,7 +31,7 @@ public enum RequestPath {
 
     /// Calls `body` with the normalized path without allocating when the path needs no decoding
     /// (the common case); nil when the target must be refused.
-    static func withNormalizedPath<Result>(
+    public static func withNormalizedPath<Result>(
         _ target: String, _ body: (UnsafeBufferPointer<UInt8>) -> Result
     ) -> Result? {
         var target = target
@@ -94,27 +94,26 @@ public enum RequestPath {
             }
             let isLast = segmentEnd >= end
             let raw = UnsafeBufferPointer(rebasing: bytes[segmentStart..<segmentEnd])
-            guard let decoded = decodeSegment(raw) else {
+            let slash = result.count
+            result.append(UInt8(ascii: "/"))
+            guard appendDecodedSegment(raw, to: &result) else {
                 return nil
             }
-            if !decoded.isEmpty {
-                result.append(UInt8(ascii: "/"))
-                result.append(contentsOf: decoded)
-            }
-            // A trailing slash is meaningful ("/tas/api/" differs from "/tas/api"): keep it.
-            if isLast && decoded.isEmpty {
-                result.append(UInt8(ascii: "/"))
+            if result.count == slash + 1 {
+                // An empty segment is merged with the next, but a trailing slash is meaningful
+                // ("/tas/api/" differs from "/tas/api"): keep that one.
+                if !isLast { result.removeLast() }
             }
             segmentStart = segmentEnd + 1
         }
         return result
     }
 
-    /// One segment without its `;parameters`, percent-decoded; nil when it must be refused.
-    private static func decodeSegment(_ raw: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    /// Appends one segment without its `;parameters`, percent-decoded; false when it must be
+    /// refused (what was appended is then of no use).
+    private static func appendDecodedSegment(_ raw: UnsafeBufferPointer<UInt8>, to result: inout [UInt8]) -> Bool {
         let withoutParameters = raw.firstIndex(of: UInt8(ascii: ";")).map { raw[..<$0] } ?? raw[...]
-        var decoded: [UInt8] = []
-        decoded.reserveCapacity(withoutParameters.count)
+        let start = result.count
         var index = withoutParameters.startIndex
         while index < withoutParameters.endIndex {
             var byte = withoutParameters[index]
@@ -122,7 +121,7 @@ public enum RequestPath {
                 guard index + 2 < withoutParameters.endIndex,
                       let high = hexValue(withoutParameters[index + 1]),
                       let low = hexValue(withoutParameters[index + 2]) else {
-                    return nil
+                    return false
                 }
                 byte = high << 4 | low
                 index += 3
@@ -131,15 +130,17 @@ public enum RequestPath {
             }
             switch byte {
             case UInt8(ascii: "/"), UInt8(ascii: "\\"), UInt8(ascii: "%"), 0..<0x20, 0x7F:
-                return nil
+                return false
             default:
-                decoded.append(byte)
+                result.append(byte)
             }
         }
-        if decoded == [UInt8(ascii: ".")] || decoded == [UInt8(ascii: "."), UInt8(ascii: ".")] {
-            return nil
+        let count = result.count - start
+        let dot = UInt8(ascii: ".")
+        if count == 1 && result[start] == dot || count == 2 && result[start] == dot && result[start + 1] == dot {
+            return false
         }
-        return decoded
+        return true
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {

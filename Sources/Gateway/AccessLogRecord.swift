@@ -88,46 +88,62 @@ public struct AccessLogRecord: Sendable, Equatable {
     public static let maximumPathLength = 1024
 
     /// The path of a request target without query or fragment; for an absolute-form target, its
-    /// path. Cut at `maximumPathLength`.
+    /// path. Cut at `maximumPathLength`. Works on the target's bytes: every delimiter is ASCII, and
+    /// the common case (an origin-form path without a query) returns the target itself, uncopied.
     public static func path(ofTarget target: String) -> String {
-        var path = Substring(target)
-        if !path.hasPrefix("/"), let schemeEnd = path.range(of: "://") {
-            let afterScheme = path[schemeEnd.upperBound...]
-            path = afterScheme[(afterScheme.firstIndex { $0 == "/" || $0 == "?" } ?? afterScheme.endIndex)...]
+        var bytesOfTarget = target
+        let (start, end, count) = bytesOfTarget.withUTF8 { bytes -> (Int, Int, Int) in
+            var start = 0
+            if bytes.first != UInt8(ascii: "/"), let schemeEnd = bytes.firstRange(of: "://".utf8) {
+                // Absolute form: the path starts at the first "/" or "?" after the authority.
+                start = schemeEnd.upperBound
+                while start < bytes.count, bytes[start] != UInt8(ascii: "/"), bytes[start] != UInt8(ascii: "?") {
+                    start += 1
+                }
+            }
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: "?"), bytes[end] != UInt8(ascii: "#") { end += 1 }
+            return (start, end, bytes.count)
         }
-        if let end = path.firstIndex(where: { $0 == "?" || $0 == "#" }) { path = path[..<end] }
-        if path.utf8.count > maximumPathLength {
-            return String(decoding: path.utf8.prefix(maximumPathLength), as: UTF8.self) + "..."
-        }
-        return String(path)
+        if start == 0, end == count, count <= maximumPathLength { return target }
+        let utf8 = target.utf8
+        let cut = end - start > maximumPathLength
+        let slice = utf8[utf8.index(utf8.startIndex, offsetBy: start)..<utf8.index(utf8.startIndex,
+                                                                             offsetBy: cut ? start + maximumPathLength : end)]
+        return cut ? String(decoding: slice, as: UTF8.self) + "..." : String(decoding: slice, as: UTF8.self)
     }
 
     /// Appends the JSON line, newline included.
     public func write(into buffer: inout [UInt8]) {
         buffer.reserveCapacity(buffer.count + 320 + path.utf8.count)
-        append("{\"time\":\"", to: &buffer)
+        appendLiteral("{\"time\":\"", to: &buffer)
         AccessLogRecord.appendTimestamp(unixMilliseconds, to: &buffer)
-        append("\",\"requestId\":", to: &buffer)
+        appendLiteral("\",\"requestId\":", to: &buffer)
         AccessLogRecord.appendJSONString(requestID, to: &buffer)
-        append(",\"remote\":", to: &buffer)
+        appendLiteral(",\"remote\":", to: &buffer)
         AccessLogRecord.appendJSONString(remoteAddress, to: &buffer)
-        append(",\"client\":", to: &buffer)
+        appendLiteral(",\"client\":", to: &buffer)
         appendOptional(client, to: &buffer)
-        append(",\"account\":", to: &buffer)
+        appendLiteral(",\"account\":", to: &buffer)
         appendOptional(account, to: &buffer)
-        append(",\"method\":", to: &buffer)
+        appendLiteral(",\"method\":", to: &buffer)
         AccessLogRecord.appendJSONString(method, to: &buffer)
-        append(",\"path\":", to: &buffer)
+        appendLiteral(",\"path\":", to: &buffer)
         AccessLogRecord.appendJSONString(path, to: &buffer)
-        append(",\"status\":\(status),\"bytes\":\(bytes),\"totalMs\":", to: &buffer)
+        appendLiteral(",\"status\":", to: &buffer)
+        AccessLogRecord.appendDecimal(Int64(status), to: &buffer)
+        appendLiteral(",\"bytes\":", to: &buffer)
+        AccessLogRecord.appendDecimal(Int64(bytes), to: &buffer)
+        appendLiteral(",\"totalMs\":", to: &buffer)
         AccessLogRecord.appendMilliseconds(total, to: &buffer)
-        append(",\"tokenWaitMs\":", to: &buffer)
+        appendLiteral(",\"tokenWaitMs\":", to: &buffer)
         AccessLogRecord.appendMilliseconds(tokenWait, to: &buffer)
-        append(",\"upstreamMs\":", to: &buffer)
+        appendLiteral(",\"upstreamMs\":", to: &buffer)
         AccessLogRecord.appendMilliseconds(upstream, to: &buffer)
-        append(retried ? ",\"retried\":true,\"termination\":\"" : ",\"retried\":false,\"termination\":\"", to: &buffer)
-        append(termination.rawValue, to: &buffer)
-        append("\"}\n", to: &buffer)
+        appendLiteral(retried ? ",\"retried\":true,\"termination\":\"" : ",\"retried\":false,\"termination\":\"",
+                      to: &buffer)
+        buffer.append(contentsOf: termination.rawValue.utf8)
+        appendLiteral("\"}\n", to: &buffer)
     }
 
     /// The line as a string, newline included.
@@ -143,11 +159,29 @@ public struct AccessLogRecord: Sendable, Equatable {
     /// characters escaped (DEL too), U+2028 and U+2029 escaped for consumers that treat them as line
     /// ends, every other character as UTF-8.
     public static func appendJSONString(_ value: String, to buffer: inout [UInt8]) {
+        var value = value
+        value.withUTF8 { appendJSONString(bytes: $0, to: &buffer) }
+    }
+
+    /// Whether a byte never needs escaping, and cannot start U+2028 or U+2029 (E2 80 A8/A9).
+    @inline(__always)
+    private static func passesUnescaped(_ byte: UInt8) -> Bool {
+        byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0x7F && byte != 0xE2
+    }
+
+    private static func appendJSONString(bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) {
         buffer.append(UInt8(ascii: "\""))
-        let utf8 = value.utf8
-        var index = utf8.startIndex
-        while index != utf8.endIndex {
-            let byte = utf8[index]
+        var index = 0
+        while index < bytes.count {
+            // Copy the run of bytes that need nothing in one go; most strings are a single run.
+            var runEnd = index
+            while runEnd < bytes.count, passesUnescaped(bytes[runEnd]) { runEnd += 1 }
+            if runEnd > index {
+                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<runEnd]))
+                index = runEnd
+                if index == bytes.count { break }
+            }
+            let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""): buffer.append(contentsOf: [0x5C, 0x22])
             case UInt8(ascii: "\\"): buffer.append(contentsOf: [0x5C, 0x5C])
@@ -155,40 +189,37 @@ public struct AccessLogRecord: Sendable, Equatable {
             case 0x0D: buffer.append(contentsOf: [0x5C, UInt8(ascii: "r")])
             case 0x09: buffer.append(contentsOf: [0x5C, UInt8(ascii: "t")])
             case 0x00..<0x20, 0x7F: appendUnicodeEscape(UInt16(byte), to: &buffer)
-            case 0xE2:
-                // U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8.
-                let second = utf8.index(after: index)
-                if second != utf8.endIndex, utf8[second] == 0x80 {
-                    let third = utf8.index(after: second)
-                    if third != utf8.endIndex, utf8[third] == 0xA8 || utf8[third] == 0xA9 {
-                        appendUnicodeEscape(utf8[third] == 0xA8 ? 0x2028 : 0x2029, to: &buffer)
-                        index = utf8.index(after: third)
-                        continue
-                    }
+            default:
+                // 0xE2: U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8.
+                if index + 2 < bytes.count, bytes[index + 1] == 0x80, bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9 {
+                    appendUnicodeEscape(bytes[index + 2] == 0xA8 ? 0x2028 : 0x2029, to: &buffer)
+                    index += 3
+                    continue
                 }
                 buffer.append(byte)
-            default: buffer.append(byte)
             }
-            index = utf8.index(after: index)
+            index += 1
         }
         buffer.append(UInt8(ascii: "\""))
     }
 
     private static func appendUnicodeEscape(_ code: UInt16, to buffer: inout [UInt8]) {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
         buffer.append(contentsOf: [0x5C, UInt8(ascii: "u")])
-        for shift in stride(from: 12, through: 0, by: -4) { buffer.append(hex[Int((code >> UInt16(shift)) & 0xF)]) }
+        for shift in stride(from: 12, through: 0, by: -4) { buffer.append(hexDigit(UInt8((code >> UInt16(shift)) & 0xF))) }
+    }
+
+    @inline(__always)
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 
     /// Milliseconds with three decimals ("12.345"), never negative.
     static func appendMilliseconds(_ duration: Duration, to buffer: inout [UInt8]) {
         let (seconds, attoseconds) = duration.components
         let microseconds = max(0, seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
-        append("\(microseconds / 1000).", to: &buffer)
-        let fraction = microseconds % 1000
-        if fraction < 100 { buffer.append(UInt8(ascii: "0")) }
-        if fraction < 10 { buffer.append(UInt8(ascii: "0")) }
-        append("\(fraction)", to: &buffer)
+        appendDecimal(microseconds / 1000, to: &buffer)
+        buffer.append(UInt8(ascii: "."))
+        appendPadded(microseconds % 1000, width: 3, to: &buffer)
     }
 
     /// RFC 3339 UTC with milliseconds: 2024-05-01T12:34:56.789Z.
@@ -228,23 +259,48 @@ public struct AccessLogRecord: Sendable, Equatable {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    private static func appendPadded(_ value: Int64, width: Int, to buffer: inout [UInt8]) {
-        let digits = String(value)
-        for _ in digits.utf8.count..<max(width, digits.utf8.count) { buffer.append(UInt8(ascii: "0")) }
-        buffer.append(contentsOf: digits.utf8)
+    /// Decimal digits of `value`, at least `width` of them (zeros in front).
+    static func appendPadded(_ value: Int64, width: Int, to buffer: inout [UInt8]) {
+        if value < 0 {
+            buffer.append(UInt8(ascii: "-"))
+            appendPadded(0 - value, width: width, to: &buffer)
+            return
+        }
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        let count = max(digits, width)
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: count))
+        var remaining = value
+        var position = start + count - 1
+        while remaining > 0 {
+            buffer[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+            remaining /= 10
+            position -= 1
+        }
+    }
+
+    static func appendDecimal(_ value: Int64, to buffer: inout [UInt8]) {
+        appendPadded(value, width: 1, to: &buffer)
     }
 
     private func appendOptional(_ value: String?, to buffer: inout [UInt8]) {
         if let value {
             AccessLogRecord.appendJSONString(value, to: &buffer)
         } else {
-            append("null", to: &buffer)
+            appendLiteral("null", to: &buffer)
         }
     }
 }
 
-private func append(_ text: String, to buffer: inout [UInt8]) {
-    buffer.append(contentsOf: text.utf8)
+/// Appends a literal's UTF-8 bytes without making a `String` of it.
+@inline(__always)
+private func appendLiteral(_ text: StaticString, to buffer: inout [UInt8]) {
+    buffer.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
 }
 
 extension Int64 {

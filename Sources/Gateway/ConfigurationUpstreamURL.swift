@@ -2,29 +2,31 @@
 /// path prefix under which the install serves `/tas/...` (`https://td.example/topdesk`).
 public struct UpstreamURL: Sendable, Hashable, CustomStringConvertible {
     /// `http` or `https`, lower case.
-    public var scheme: String
+    public var scheme: String { didSet { authority = Self.authority(scheme: scheme, host: host, port: port) } }
     /// A DNS name (lower case), an IPv4 address, or an IPv6 address without brackets.
-    public var host: String
+    public var host: String { didSet { authority = Self.authority(scheme: scheme, host: host, port: port) } }
     /// The explicit port, or 80/443 by scheme.
-    public var port: Int
+    public var port: Int { didSet { authority = Self.authority(scheme: scheme, host: host, port: port) } }
     /// "" or a path starting with "/" and not ending with one, percent-encoding as written.
     public var pathPrefix: String
+    /// The value for a `Host` header: the host (IPv6 in brackets) and the port unless it is the
+    /// scheme's default. Kept ready, since every forwarded request sends it.
+    public private(set) var authority: String
 
     public init(scheme: String, host: String, port: Int? = nil, pathPrefix: String = "") {
         self.scheme = scheme.lowercased()
         self.host = host.lowercased()
         self.port = port ?? (self.scheme == "https" ? 443 : 80)
         self.pathPrefix = pathPrefix
+        authority = Self.authority(scheme: self.scheme, host: self.host, port: self.port)
     }
 
     public var usesTLS: Bool { scheme == "https" }
     public var defaultPort: Int { usesTLS ? 443 : 80 }
 
-    /// The value for a `Host` header: the host (IPv6 in brackets) and the port unless it is the
-    /// scheme's default.
-    public var authority: String {
-        let hostPart = host.contains(":") ? "[\(host)]" : host
-        return port == defaultPort ? hostPart : "\(hostPart):\(port)"
+    private static func authority(scheme: String, host: String, port: Int) -> String {
+        let hostPart = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
+        return port == (scheme == "https" ? 443 : 80) ? hostPart : "\(hostPart):\(port)"
     }
 
     /// `scheme://authority`, without the prefix.

@@ -98,7 +98,7 @@ public final class Gateway: Sendable {
         var serverConfiguration = HTTPServerConfiguration(address: listenAddress, tls: serverTLS)
         serverConfiguration.limits.maxHeadBytes = configuration.limits.headBytes
         serverConfiguration.maxBodyBytes = configuration.limits.bodyBytes
-        let pipeline = RequestPipeline(snapshots: snapshots, pool: tokenPool, metrics: metrics)
+        let pipeline = RequestPipeline(snapshots: snapshots, pool: tokenPool, metrics: metrics, group: group)
         server = HTTPServer(configuration: serverConfiguration, group: group, handler: pipeline)
         adminServer = HTTPServer(configuration: HTTPServerConfiguration(address: adminAddress), group: group,
                                  handler: AdminHandler(source: AdminSource(active: activeBox, pool: tokenPool,

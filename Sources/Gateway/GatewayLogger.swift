@@ -3,12 +3,13 @@ import Synchronization
 import Glibc
 #endif
 
-/// Where log lines go. Each call carries one whole line, newline included.
+/// Where log lines go. Each call carries one or more whole lines, each ending in a newline, at
+/// most `PIPE_BUF` bytes in all unless a single line is longer.
 public protocol LogSink: Sendable {
     func write(_ line: [UInt8])
 }
 
-/// Standard error, one `write(2)` per line: lines under `PIPE_BUF` never interleave.
+/// Standard error, one `write(2)` per call: writes under `PIPE_BUF` never interleave.
 public struct StandardErrorLogSink: LogSink {
     public init() {}
 
@@ -34,8 +35,9 @@ public final class MemoryLogSink: LogSink {
     public init() {}
 
     public func write(_ line: [UInt8]) {
-        let text = String(decoding: line, as: UTF8.self)
-        lines.withLock { $0.append(text) }
+        // A batch of lines is kept line by line, as a reader of the log would see them.
+        let texts = line.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) + "\n" }
+        lines.withLock { $0.append(contentsOf: texts) }
     }
 
     public var contents: [String] { lines.withLock { $0 } }

@@ -102,8 +102,10 @@ public enum HeaderRewriter {
     /// The target to send upstream: the path prefix, then the client's path and query unchanged.
     /// An absolute-form target (RFC 9112 section 3.2.2) is reduced to its path and query.
     public static func upstreamTarget(_ target: String, pathPrefix: String) throws(RewriteError) -> String {
+        let isOriginForm = target.utf8.first == UInt8(ascii: "/")
+        if isOriginForm && pathPrefix.isEmpty { return target }
         var pathAndQuery = Substring(target)
-        if !target.hasPrefix("/") {
+        if !isOriginForm {
             let lower = target.prefix(8).lowercased()
             guard lower.hasPrefix("http://") || lower.hasPrefix("https://"),
                   let schemeEnd = target.range(of: "://") else { throw .unsupportedRequestTarget }
@@ -179,22 +181,23 @@ public enum HeaderRewriter {
     /// the client addressed it (`externalOrigin(scheme:host:)`); when nil, links are left alone.
     /// `Transfer-Encoding` is dropped with the other hop-by-hop fields: the caller frames the body
     /// (keeping `Content-Length` when present, else chunked for HTTP/1.1 or close-delimited).
+    ///
+    /// `externalOrigin` is asked for only when the head has a link field. Fields that are not
+    /// rewritten keep their exact bytes (a Latin-1 value stays Latin-1).
     public static func clientResponse(_ head: HTTPResponseHead, upstream: UpstreamURL,
-                                      externalOrigin: String?) -> HTTPResponseHead {
+                                      externalOrigin: @autoclosure () -> String?) -> HTTPResponseHead {
         var headers = head.headers
         removeHopByHopFields(from: &headers)
-        headers.remove(name: "Set-Cookie")
-        headers.remove(name: "Set-Cookie2")
-        if let externalOrigin {
-            var rewritten = HTTPHeaders()
-            for field in headers {
-                let isLink = linkFields.contains { field.name.equalsIgnoringASCIICase($0) }
-                let value = isLink
-                    ? rewriteLink(field.value, upstream: upstream, externalOrigin: externalOrigin) ?? field.value
-                    : field.value
-                rewritten.add(name: field.name, value: value)
+        headers.removeAll { $0.name.equalsIgnoringASCIICase("Set-Cookie") || $0.name.equalsIgnoringASCIICase("Set-Cookie2") }
+        var origin: String??
+        for index in headers.fields.indices {
+            let field = headers.fields[index]
+            guard linkFields.contains(where: { field.name.equalsIgnoringASCIICase($0) }) else { continue }
+            if origin == nil { origin = .some(externalOrigin()) }
+            guard case .some(.some(let externalOrigin)) = origin else { break }
+            if let rewritten = rewriteLink(field.value, upstream: upstream, externalOrigin: externalOrigin) {
+                headers.setValue(rewritten, at: index)
             }
-            headers = rewritten
         }
         return HTTPResponseHead(status: head.status, reason: head.reason, version: .http1_1, headers: headers)
     }
@@ -243,11 +246,13 @@ public enum HeaderRewriter {
 
     /// Removes `Connection`, every field it names, and the other hop-by-hop fields.
     public static func removeHopByHopFields(from headers: inout HTTPHeaders) {
-        let named = headers.listElements(name: "Connection")
-        headers.removeAll { field in
-            hopByHopFields.contains { field.name.equalsIgnoringASCIICase($0) }
-                || named.contains { field.name.equalsIgnoringASCIICase($0) }
-        }
+        let named = headers.contains(name: "Connection") ? headers.listElements(name: "Connection") : []
+        guard headers.fields.contains(where: { field in isHopByHop(field.name, named: named) }) else { return }
+        headers.removeAll { field in isHopByHop(field.name, named: named) }
+    }
+
+    private static func isHopByHop(_ name: String, named: [Substring]) -> Bool {
+        hopByHopFields.contains { name.equalsIgnoringASCIICase($0) } || named.contains { name.equalsIgnoringASCIICase($0) }
     }
 
     /// `path` without `prefix`, or nil when `path` is not under it; "/" when nothing is left.

@@ -19,17 +19,23 @@ enum LegacySessionEndpoint: Equatable {
     /// target whose path cannot be read safely (dot segments, encoded slashes) is nil too: it
     /// names no endpoint of the install as written.
     init?(target: String) {
-        // Most targets cannot name either endpoint: no "/log" and nothing percent-encoded.
-        let bytes = target.utf8
-        guard bytes.contains(UInt8(ascii: "%")) || target.contains("/log") else { return nil }
         let originForm: String
         do {
             originForm = try HeaderRewriter.upstreamTarget(target, pathPrefix: "")
         } catch {
             return nil
         }
-        guard var path = RequestPath.normalizedForMatching(originForm) else { return nil }
-        if path.count > 1, path.last == UInt8(ascii: "/") { path.removeLast() }
+        guard let readable = RequestPath.withNormalizedPath(originForm, { Self(normalizedPath: $0) }),
+              let endpoint = readable else {
+            return nil
+        }
+        self = endpoint
+    }
+
+    /// The endpoint a path names, given in the form `RequestPath` normalizes it to.
+    init?(normalizedPath: UnsafeBufferPointer<UInt8>) {
+        var path = normalizedPath
+        if path.count > 1, path.last == UInt8(ascii: "/") { path = UnsafeBufferPointer(rebasing: path.dropLast()) }
         if path.elementsEqual("/tas/api/logout".utf8) {
             self = .logout
         } else if path.elementsEqual("/tas/api/login".utf8) || path.starts(with: "/tas/api/login/".utf8) {

@@ -17,11 +17,20 @@ enum PresentedCredential: Equatable {
             return
         }
         if let key = headers.first(name: "X-API-Key") {
+            let utf8 = key.utf8
+            if let first = utf8.first, let last = utf8.last, !Self.isWhitespace(first), !Self.isWhitespace(last) {
+                self = .apiKey(key)
+                return
+            }
             let trimmed = key.trimmingOptionalWhitespace()
             self = trimmed.isEmpty ? .unreadable : .apiKey(String(trimmed))
             return
         }
         self = .none
+    }
+
+    private static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
     }
 
     static func parseAuthorization(_ value: String) -> PresentedCredential {

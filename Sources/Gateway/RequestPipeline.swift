@@ -10,11 +10,14 @@ final class RequestPipeline: HTTPServerHandler {
     let snapshots: LoopLocal<PipelineSnapshot>
     let pool: TokenPool
     let metrics: GatewayMetrics
+    /// One per event loop, by index.
+    private let accessLogs: [AccessLogBatch]
 
-    init(snapshots: LoopLocal<PipelineSnapshot>, pool: TokenPool, metrics: GatewayMetrics) {
+    init(snapshots: LoopLocal<PipelineSnapshot>, pool: TokenPool, metrics: GatewayMetrics, group: EventLoopGroup) {
         self.snapshots = snapshots
         self.pool = pool
         self.metrics = metrics
+        accessLogs = group.loops.map { AccessLogBatch(loop: $0) }
     }
 
     func handle(_ request: HTTPServerRequest, responder: HTTPResponder) {
@@ -23,7 +26,18 @@ final class RequestPipeline: HTTPServerHandler {
         var outcome = RequestOutcome(requestID: requestID, startedAt: startedAt)
         // The configuration this request runs with, from start to end, whatever a reload does.
         let snapshot = snapshots[request.eventLoop]
-        let sessionEndpoint = LegacySessionEndpoint(target: request.head.target)
+        // The path as the install reads it (an absolute-form target reduced to its path), read
+        // once for the session-endpoint check here and the readability check in step 4. nil when
+        // the target has no path to forward; `readablePath` nil when the path cannot be read
+        // safely (see RequestPath), .some(endpoint) otherwise.
+        var pathTarget: String? = request.head.target
+        if request.head.target.utf8.first != UInt8(ascii: "/") {
+            pathTarget = try? HeaderRewriter.upstreamTarget(request.head.target, pathPrefix: "")
+        }
+        let readablePath: LegacySessionEndpoint?? = pathTarget.flatMap { target in
+            RequestPath.withNormalizedPath(target) { LegacySessionEndpoint(normalizedPath: $0) }
+        }
+        let sessionEndpoint = readablePath ?? nil
         if sessionEndpoint == .login {
             respond(.tokenLoginNotOffered(), to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
             return
@@ -49,11 +63,7 @@ final class RequestPipeline: HTTPServerHandler {
         // target reduced to its path). The install resolves dot segments and decodes escapes, so a
         // path that cannot be read safely is refused for every credential, scoped or not: forwarded,
         // `/tas/api/x/../logout` would end the pooled token just as a plain logout would.
-        var pathTarget: String? = request.head.target
-        if !request.head.target.hasPrefix("/") {
-            pathTarget = try? HeaderRewriter.upstreamTarget(request.head.target, pathPrefix: "")
-        }
-        if let pathTarget, !RequestPath.isReadable(pathTarget) {
+        if pathTarget != nil, readablePath == nil {
             respond(.unreadablePath(), to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
             return
         }
@@ -141,13 +151,13 @@ final class RequestPipeline: HTTPServerHandler {
         let now = request.eventLoop.now
         let path = AccessLogRecord.path(ofTarget: request.head.target)
         metrics.shard(for: request.eventLoop).record(outcome, path: path, totalNanoseconds: now &- outcome.startedAt)
-        snapshot.logger.access(AccessLogRecord(
+        accessLogs[request.eventLoop.index].append(AccessLogRecord(
             unixMilliseconds: AccessLogRecord.currentUnixMilliseconds(), requestID: outcome.requestID,
             remoteAddress: request.remoteAddress.host, client: outcome.client, account: outcome.account,
             method: request.head.method, path: path,
             status: outcome.status, bytes: outcome.bytes, total: .nanoseconds(now &- outcome.startedAt),
             tokenWait: .nanoseconds(outcome.tokenWaitNanoseconds), upstream: .nanoseconds(outcome.upstreamNanoseconds),
-            retried: outcome.retried, termination: outcome.termination))
+            retried: outcome.retried, termination: outcome.termination), to: snapshot.logger.sink)
     }
 }
 

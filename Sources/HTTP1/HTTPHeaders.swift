@@ -80,6 +80,11 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         fields.append(HTTPField(name: name, value: value))
     }
 
+    /// Appends a field as it is (a Latin-1 value stays Latin-1).
+    public mutating func add(_ field: HTTPField) {
+        fields.append(field)
+    }
+
     /// Removes every field of this name; returns whether any was there.
     @discardableResult
     public mutating func remove(name: String) -> Bool {
@@ -104,6 +109,11 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         } else {
             add(name: name, value: value)
         }
+    }
+
+    /// Gives the field at `index` a new (UTF-8) value, keeping its name and place.
+    public mutating func setValue(_ value: String, at index: Int) {
+        fields[index].value = value
     }
 
     /// Removes the fields for which `shouldRemove` answers true.
@@ -144,6 +154,11 @@ extension StringProtocol {
     public func equalsIgnoringASCIICase<Other: StringProtocol>(_ other: Other) -> Bool {
         let a = utf8, b = other.utf8
         guard a.count == b.count else { return false }
+        // Native strings (every parsed header name) compare over their contiguous bytes.
+        let contiguous = a.withContiguousStorageIfAvailable { x in
+            b.withContiguousStorageIfAvailable { y in asciiCaseInsensitiveBytesEqual(x, y) }
+        }
+        if let contiguous, let result = contiguous { return result }
         for (x, y) in zip(a, b) where x != y {
             guard x | 0x20 == y | 0x20, (x | 0x20) >= 0x61, (x | 0x20) <= 0x7A else { return false }
         }
@@ -161,4 +176,20 @@ extension StringProtocol {
         }
         return self[start..<end]
     }
+}
+
+/// Whether two byte runs of equal length are equal when only ASCII letters are folded.
+@inlinable
+public func asciiCaseInsensitiveBytesEqual(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard a.count == b.count else { return false }
+    var index = 0
+    while index < a.count {
+        let x = a[index], y = b[index]
+        if x != y {
+            let folded = x | 0x20
+            guard folded == y | 0x20, folded >= 0x61, folded <= 0x7A else { return false }
+        }
+        index += 1
+    }
+    return true
 }

@@ -182,6 +182,22 @@ struct HeaderRewriterTests {
         ])
     }
 
+    @Test("Response fields that are not rewritten keep their bytes, Latin-1 values too")
+    func latin1ResponseFieldSurvives() {
+        let latin1: [UInt8] = Array("attachment; filename=\"".utf8) + [0x66, 0xE9, 0x2E, 0x74, 0x78, 0x74, 0x22]
+        let field = latin1.withUnsafeBytes { HTTPField(name: "Content-Disposition", valueBytes: $0) }
+        #expect(field.valueIsLatin1)
+        var headers = HTTPHeaders([("Location", "https://td.example.com:8443/topdesk/tas/api/incidents/id/1")])
+        headers.add(field)
+        let head = HTTPResponseHead(status: 201, headers: headers)
+        let origin = HeaderRewriter.externalOrigin(scheme: "https", host: "gw.example.org")
+        let rewritten = HeaderRewriter.clientResponse(head, upstream: Self.upstream, externalOrigin: origin)
+        var wire: [UInt8] = []
+        rewritten.headers.fields[1].appendValueBytes(to: &wire)
+        #expect(wire == latin1)
+        #expect(rewritten.headers.first(name: "Location") == "https://gw.example.org/tas/api/incidents/id/1")
+    }
+
     @Test("A forged or missing client Host leaves links alone")
     func externalOriginNeedsSaneHost() {
         #expect(HeaderRewriter.externalOrigin(scheme: "https", host: nil) == nil)

@@ -79,4 +79,32 @@ struct EventLoopTests {
         group.loops[0].execute { ran.record(2) }
         #expect(ran.wait(for: 2, timeout: 0.2) == [1])
     }
+
+    @Test("work for before the flush runs once, on the loop, after the pass's runSoon work")
+    func beforeFlushWorkRunsAfterSoonWork() throws {
+        let group = EventLoopGroup(loopCount: 1)
+        defer { group.shutdown() }
+        let loop = group.loops[0]
+        let order = Waiter<String>()
+        try loop.runAndWait {
+            loop.runBeforeOutputFlush { order.record("before flush, on loop: \(loop.inEventLoop)") }
+            loop.runSoon { order.record("soon") }
+        }
+        #expect(order.wait(for: 2, timeout: 5) == ["soon", "before flush, on loop: true"])
+        // Nothing runs twice on later passes.
+        loop.execute { order.record("later pass") }
+        #expect(order.wait(for: 4, timeout: 0.2) == ["soon", "before flush, on loop: true", "later pass"])
+    }
+
+    @Test("work for before the flush, queued just as the loop is told to stop, still runs")
+    func beforeFlushWorkRunsAtShutdown() throws {
+        let group = EventLoopGroup(loopCount: 1)
+        let loop = group.loops[0]
+        let ran = Waiter<Bool>()
+        loop.execute {
+            loop.runBeforeOutputFlush { ran.record(true) }
+        }
+        group.shutdown()
+        #expect(ran.wait(timeout: 5) == [true])
+    }
 }

@@ -50,6 +50,9 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
     /// Connections with output queued during this pass, flushed once before the loop waits again.
     private var pendingFlushes: [Connection] = []
     private var flushesInProgress: [Connection] = []
+    /// Work to run once, after this pass's events and timers and before its output is flushed.
+    private var beforeFlush: [() -> Void] = []
+    private var beforeFlushRunning: [() -> Void] = []
     private let events: UnsafeMutablePointer<epoll_event>
 
     /// Shared read buffer, valid to use only synchronously on the loop thread.
@@ -146,6 +149,14 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
     func runSoon(_ work: @escaping () -> Void) {
         assert(inEventLoop, "runSoon called off the loop thread")
         soon.append(work)
+    }
+
+    /// Runs `work` once later in this loop pass: after the events, timers and `runSoon` work of
+    /// the pass, and before the connections written to are flushed. For batching work per pass
+    /// (the gateway writes a pass's access-log lines with one system call). Loop thread only.
+    public func runBeforeOutputFlush(_ work: @escaping () -> Void) {
+        assert(inEventLoop, "runBeforeOutputFlush called off the loop thread")
+        beforeFlush.append(work)
     }
 
     /// Flushes `connection` after the current batch of events, timers and `runSoon` work, before
@@ -258,13 +269,14 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
             }
             runDueTimers()
             runSoonWork()
+            runBeforeFlushWork()
             flushPendingOutput()
         }
         shutDownRegistrations()
     }
 
     private func waitTimeoutMilliseconds() -> Int32 {
-        if !soon.isEmpty || !pendingFlushes.isEmpty { return 0 }
+        if !soon.isEmpty || !pendingFlushes.isEmpty || !beforeFlush.isEmpty { return 0 }
         guard let deadline = timers.nextDeadline() else { return -1 }
         let current = now
         if deadline <= current { return 0 }
@@ -312,6 +324,14 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
         for item in work { item() }
     }
 
+    private func runBeforeFlushWork() {
+        // Work added while running (by a flush that failed, say) runs on the next pass.
+        guard !beforeFlush.isEmpty else { return }
+        swap(&beforeFlush, &beforeFlushRunning)
+        for item in beforeFlushRunning { item() }
+        beforeFlushRunning.removeAll(keepingCapacity: true)
+    }
+
     /// Flushes the connections written to during this pass. A flush may call a delegate that
     /// writes again (to this or another connection): those are flushed by the next round here,
     /// up to a few rounds; anything left waits for the next pass (which then does not sleep).
@@ -329,6 +349,7 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
         // Work posted before the stop request still runs; later work is dropped.
         drainIncoming()
         runSoonWork()
+        runBeforeFlushWork()
         for registration in registrations {
             registration.handler?.loopIsStopping()
         }
