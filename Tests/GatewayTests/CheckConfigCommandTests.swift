@@ -102,5 +102,26 @@ struct CheckConfigCommandTests {
             #expect(result.status == 0, "\(command) --help")
             #expect(result.output.joined().contains("Usage: tokenbridge \(command)"))
         }
+        let top = run(["--help"])
+        #expect(top.status == 0)
+        #expect(["serve", "check-config", "credentials", "demo"].allSatisfy { top.output.joined().contains($0) })
+    }
+
+    @Test("serve --log-level takes only the documented levels and says which they are")
+    func logLevelOption() throws {
+        let path = try write("""
+            {
+              listen: { address: "127.0.0.1", port: 8443 },
+              upstreams: [{ name: "td", url: "http://127.0.0.1:8080" }],
+              accounts: [{ name: "ops", upstream: "td", kind: "operator", login: "api.operator",
+                           password: { env: "HOME" } }],
+            }
+            """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = run(["serve", "--config", path, "--log-level", "loud"])
+        #expect(result.status == 2)
+        let message = result.errors.joined(separator: "\n")
+        #expect(message.contains("--log-level: 'loud'"))
+        #expect(["trace", "debug", "info", "notice", "warning", "error", "critical"].allSatisfy(message.contains))
     }
 }

@@ -66,6 +66,55 @@ struct MetricsTests {
         await simulator.stop()
     }
 
+    /// The value of one sample line of the exposition, e.g. `tokenbridge_replays_total`.
+    private static func sample(_ name: String, in text: String) -> Int? {
+        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ")[1]) }
+    }
+
+    @Test("a token the install forgot counts as a rejection, an invalidation, a replay and a second login")
+    func rejectionMetrics() async throws {
+        let simulator = try ServedLegacyTopdesk()
+        let harness = try GatewayHarness(upstreamPort: simulator.apiPort)
+        let key = try harness.issueAPIKey()
+        #expect(await harness.send("GET", "/tas/api/operators/current", key: key).status == 200)
+        #expect(await simulator.restart() == 200)
+        #expect(await harness.send("GET", "/tas/api/operators/current", key: key).status == 200)
+        _ = await harness.accessLog(atLeast: 2)
+
+        let text = await harness.admin.send("GET", "/metrics").text
+        _ = await harness.stop()
+        await simulator.stop()
+        #expect(Self.sample("tokenbridge_token_rejections_total", in: text) == 1)
+        #expect(Self.sample("tokenbridge_replays_total", in: text) == 1)
+        #expect(text.contains("tokenbridge_token_invalidations_total{account=\"ops\"} 1"))
+        #expect(text.contains("tokenbridge_logins_total{account=\"ops\",result=\"success\"} 2"))
+        #expect(text.contains("tokenbridge_token_renewals_total{account=\"ops\"} 0"))
+    }
+
+    @Test("renewals ahead of expiry show in /metrics, and open upstream connections are counted")
+    func renewalMetrics() async throws {
+        let simulator = try ServedLegacyTopdesk()
+        let harness = try GatewayHarness(upstreamPort: simulator.apiPort) { configuration in
+            configuration.tokens.lifetime = .seconds(2)
+            configuration.tokens.renewBefore = .seconds(1)
+        }
+        let key = try harness.issueAPIKey()
+        var text = ""
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            #expect(await harness.send("GET", "/tas/api/version", key: key).status == 200)
+            text = await harness.admin.send("GET", "/metrics").text
+            if !text.contains("tokenbridge_token_renewals_total{account=\"ops\"} 0") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        _ = await harness.stop()
+        await simulator.stop()
+        let renewals = Self.sample("tokenbridge_token_renewals_total{account=\"ops\"}", in: text)
+        #expect((renewals ?? 0) >= 1, "a 2 s token with 1 s renewal is renewed within 10 s")
+        #expect(Self.sample("tokenbridge_replays_total", in: text) == 0, "renewal leaves nothing to replay")
+        #expect((Self.sample("tokenbridge_open_upstream_connections{upstream=\"td\"}", in: text) ?? 0) >= 1)
+    }
+
     @Test("an upstream that cannot be connected to makes /readyz 503 until a probe finds it answering")
     func unreachableUpstream() async throws {
         let port = unusedLoopbackPort()

@@ -102,6 +102,39 @@ struct ServeProcessTests {
         await simulator.stop()
     }
 
+    @Test("SIGINT with a short grace cuts off an answer slower than the grace, still logs out and exits 0")
+    func sigintGraceRunsOut() async throws {
+        let simulator = try await SimulatorProcess()
+        let setup = try Setup(upstreamPort: simulator.apiPort, password: GatewayHarness.operatorPassword,
+                              grace: "300ms")
+        defer { setup.remove() }
+        let served = try await Served(setup)
+        let key = [("X-API-Key", setup.apiKey)]
+        #expect(await served.client.send("GET", "/tas/api/version", headers: key).status == 200, "warm: logged in")
+        let logoutsBefore = await simulator.stats()["logouts"] as? Int ?? -1
+
+        #expect(await simulator.setFaults("{\"latencyMs\": 4000}") == 200)
+        async let slow = served.client.send("GET", "/tas/api/operatorgroups", headers: key)
+        try await Task.sleep(for: .milliseconds(400))
+        let signalled = ContinuousClock.now
+        served.program.send(SIGINT)
+        // The logout that follows the grace must not wait on the fault meant for the slow answer.
+        #expect(await simulator.setFaults("{}") == 200)
+        let answer = await slow
+        let exit = await served.program.waitForExit(timeout: .seconds(20))
+        let stoppedAfter = ContinuousClock.now - signalled
+
+        #expect(answer.status != 200, "an answer slower than the grace is cut off, not awaited")
+        #expect(exit == 0)
+        #expect(stoppedAfter < .seconds(3), "stopped after \(stoppedAfter), not after the 4 s answer")
+        #expect(await simulator.stats()["logouts"] as? Int == logoutsBefore + 1)
+        #expect(served.program.output.contains {
+            $0.contains("\"signal received, stopping\"") && $0.contains("SIGINT")
+        })
+        served.shutdownClients()
+        await simulator.stop()
+    }
+
     @Test("a wrong account password makes /readyz 503; fixing the file and sending SIGHUP makes it 200")
     func readinessFollowsReload() async throws {
         let simulator = try await SimulatorProcess()

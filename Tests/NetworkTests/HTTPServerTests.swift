@@ -152,6 +152,32 @@ struct HTTPServerTests {
         }
     }
 
+    @Test("a chunked request body with extensions and trailers arrives whole, split anywhere, then the next request")
+    func chunkedRequestBody() throws {
+        try withServer(handler: { request, responder in
+            let body = String(decoding: request.body, as: UTF8.self)
+            let text = request.head.target + (body.isEmpty ? "" : " " + body)
+            responder.respond(.ok([("Content-Type", "text/plain")]), body: Array(text.utf8))
+        }) { _, port in
+            let request = "POST /chunked HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "5;name=value\r\nhello\r\n1\r\n \r\nA;x\r\n0123456789\r\n0\r\nX-Checksum: 42\r\n\r\n"
+                + Self.get("/after")
+            let bytes = Array(request.utf8)
+            // Whole, then in pieces that cut through sizes, extensions, CRLFs and the trailer.
+            for pieceLength in [bytes.count, 7, 3] {
+                let client = try RawHTTPClient(port: port)
+                var offset = 0
+                while offset < bytes.count {
+                    let end = min(offset + pieceLength, bytes.count)
+                    try client.send(Array(bytes[offset..<end]))
+                    offset = end
+                }
+                #expect(try client.readResponse().text == "/chunked hello 0123456789")
+                #expect(try client.readResponse().text == "/after")
+            }
+        }
+    }
+
     @Test("Expect: 100-continue gets the interim response before the body is sent")
     func expectContinue() throws {
         try withServer(handler: Self.echoPath) { _, port in

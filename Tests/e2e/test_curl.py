@@ -9,12 +9,12 @@ import warnings
 
 import pytest
 
-from conftest import FIRST_INCIDENT
+from conftest import CALLER_ID, FIRST_INCIDENT
 
 
-def curl(*arguments, timeout=20):
+def curl(*arguments, timeout=20, input_text=None):
     return subprocess.run(["curl", "-sS", "--max-time", "10", *arguments], capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, input=input_text)
 
 
 def test_curl_fetches_an_incident_with_an_api_key(gateway, api_key):
@@ -94,3 +94,19 @@ def test_tls_1_1_is_refused(gateway, ca_file, tls11_server):
     allowed = curl("--cacert", ca_file, "--tlsv1.2", "--tls-max", "1.2", "-o", "/dev/null", "-w", "%{http_code}",
                    f"https://127.0.0.1:{gateway.port}/tas/api/version")
     assert allowed.stdout == "401"  # TLS 1.2 is fine; no credential, so the gateway says 401
+
+
+def test_a_chunked_request_body_reaches_the_install_whole_with_a_length(gateway, simulator, api_key):
+    """curl streams the body with `Transfer-Encoding: chunked`; the gateway takes it in whole and
+    forwards it with `Content-Length`, which every old servlet container understands."""
+    body = json.dumps({"callerLookup": {"id": CALLER_ID}, "briefDescription": "Sent in chunks", "request": "x" * 5000})
+    result = curl("--cacert", gateway.ca_file, "-H", f"X-API-Key: {api_key}", "-H", "Content-Type: application/json",
+                  "-H", "Transfer-Encoding: chunked", "--data-binary", "@-", "-w", "\n%{http_code}",
+                  f"https://127.0.0.1:{gateway.port}/tas/api/incidents", input_text=body)
+    assert result.returncode == 0, result.stderr
+    answer, status = result.stdout.rsplit("\n", 1)
+    assert status == "201", answer
+    assert json.loads(answer)["briefDescription"] == "Sent in chunks"
+    fields = {field["name"].lower(): field["value"] for field in simulator.last_request()["headers"]}
+    assert "transfer-encoding" not in fields
+    assert fields["content-length"] == str(len(body.encode()))
