@@ -4,6 +4,15 @@ import Testing
 
 @Suite("tokenbridge check-config")
 struct CheckConfigCommandTests {
+    private static let goodConfiguration = """
+        {
+          listen: { address: "127.0.0.1", port: 8443 },
+          upstreams: [{ name: "td", url: "http://127.0.0.1:8080" }],
+          accounts: [{ name: "ops", upstream: "td", kind: "operator", login: "api.operator",
+                       password: { env: "HOME" } }],
+        }
+        """
+
     private func write(_ text: String) throws -> String {
         let path = NSTemporaryDirectory() + "tokenbridge-check-\(UUID().uuidString).json5"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -20,15 +29,7 @@ struct CheckConfigCommandTests {
 
     @Test("a good file exits 0")
     func goodFile() throws {
-        let path = try write("""
-            // comments are allowed
-            {
-              listen: { address: "127.0.0.1", port: 8443 },
-              upstreams: [{ name: "td", url: "http://127.0.0.1:8080" }],
-              accounts: [{ name: "ops", upstream: "td", kind: "operator", login: "api.operator",
-                           password: { env: "HOME" } }],
-            }
-            """)
+        let path = try write("// comments are allowed\n" + Self.goodConfiguration)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let result = run(["check-config", "--config", path])
         #expect(result.status == 0)
@@ -109,14 +110,7 @@ struct CheckConfigCommandTests {
 
     @Test("serve --log-level takes only the documented levels and says which they are")
     func logLevelOption() throws {
-        let path = try write("""
-            {
-              listen: { address: "127.0.0.1", port: 8443 },
-              upstreams: [{ name: "td", url: "http://127.0.0.1:8080" }],
-              accounts: [{ name: "ops", upstream: "td", kind: "operator", login: "api.operator",
-                           password: { env: "HOME" } }],
-            }
-            """)
+        let path = try write(Self.goodConfiguration)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let result = run(["serve", "--config", path, "--log-level", "loud"])
         #expect(result.status == 2)
