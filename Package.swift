@@ -1,6 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Release builds skip the run-time exclusivity checks on class properties and globals: they cost
+// about 6% of the gateway's user-space instructions per proxied request (measured with callgrind).
+// Debug builds, which every test runs, keep them, so an overlapping access is still caught there;
+// the compile-time checks apply to both.
+let releaseSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "TokenBridge",
     products: [
@@ -19,17 +25,18 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // The codec: no I/O.
-        .target(name: "HTTP1"),
+        .target(name: "HTTP1", swiftSettings: releaseSettings),
         // Event loops, TCP, TLS, HTTP server connections and the upstream client pool.
-        .target(name: "Network", dependencies: ["HTTP1", "COpenSSL", "CSystem"]),
+        .target(name: "Network", dependencies: ["HTTP1", "COpenSSL", "CSystem"], swiftSettings: releaseSettings),
         // Client credentials in SQLite.
-        .target(name: "Credentials", dependencies: ["CSQLite", "COpenSSL"]),
+        .target(name: "Credentials", dependencies: ["CSQLite", "COpenSSL"], swiftSettings: releaseSettings),
         // Legacy login client and per-account token pool.
-        .target(name: "TokenPool", dependencies: ["Network", "HTTP1"]),
+        .target(name: "TokenPool", dependencies: ["Network", "HTTP1"], swiftSettings: releaseSettings),
         // The product: configuration, request pipeline, rewriting, logs, admin.
-        .target(name: "Gateway", dependencies: ["HTTP1", "Network", "Credentials", "TokenPool", "LegacyTopdesk"]),
+        .target(name: "Gateway", dependencies: ["HTTP1", "Network", "Credentials", "TokenPool", "LegacyTopdesk"],
+                swiftSettings: releaseSettings),
         // Simulator of an old-style install.
-        .target(name: "LegacyTopdesk", dependencies: ["Network", "HTTP1"]),
+        .target(name: "LegacyTopdesk", dependencies: ["Network", "HTTP1"], swiftSettings: releaseSettings),
 
         .executableTarget(name: "tokenbridge", dependencies: ["Gateway"]),
         .executableTarget(name: "legacy-topdesk", dependencies: ["LegacyTopdesk"]),

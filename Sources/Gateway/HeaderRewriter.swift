@@ -80,12 +80,11 @@ public enum HeaderRewriter {
         let hadBody = head.headers.contains(name: "Content-Length") || head.headers.contains(name: "Transfer-Encoding")
 
         var headers = head.headers
-        removeHopByHopFields(from: &headers)
+        // One pass: the hop-by-hop fields (and those `Connection` names), the client's credentials,
+        // forgeable forwarding fields, `Expect` and the framing, which is set anew below.
+        let named = headers.contains(name: "Connection") ? headers.listElements(name: "Connection") : []
         headers.removeAll { field in
-            clientCredentialFields.contains { field.name.equalsIgnoringASCIICase($0) }
-                || forwardingFields.contains { field.name.equalsIgnoringASCIICase($0) }
-                || field.name.equalsIgnoringASCIICase("Expect")
-                || field.name.equalsIgnoringASCIICase("Content-Length")
+            strippedFromRequests.contains(field.name) || named.contains { field.name.equalsIgnoringASCIICase($0) }
         }
         headers.replaceOrAdd(name: "Host", value: context.upstream.authority)
         headers.add(name: "Authorization", value: context.authorization)
@@ -252,8 +251,13 @@ public enum HeaderRewriter {
     }
 
     private static func isHopByHop(_ name: String, named: [Substring]) -> Bool {
-        hopByHopFields.contains { name.equalsIgnoringASCIICase($0) } || named.contains { name.equalsIgnoringASCIICase($0) }
+        hopByHopNames.contains(name) || named.contains { name.equalsIgnoringASCIICase($0) }
     }
+
+    private static let hopByHopNames = HeaderNameSet(hopByHopFields)
+    /// Every field `upstreamRequest` drops by name.
+    private static let strippedFromRequests = HeaderNameSet(
+        hopByHopFields + clientCredentialFields + forwardingFields + ["Expect", "Content-Length"])
 
     /// `path` without `prefix`, or nil when `path` is not under it; "/" when nothing is left.
     private static func strippingPrefix(_ prefix: String, from path: Substring) -> Substring? {

@@ -138,8 +138,10 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     /// trimmed, empty elements dropped. For `Connection`, `Transfer-Encoding` and the like.
     public func listElements(name: String) -> [Substring] {
         var result: [Substring] = []
-        for value in self[name] {
-            for element in value.split(separator: ",") {
+        // Straight over the fields: most heads have no field of the name, and then nothing is
+        // allocated.
+        for field in fields where field.name.equalsIgnoringASCIICase(name) {
+            for element in field.value.split(separator: ",") {
                 let trimmed = element.trimmingOptionalWhitespace()
                 if !trimmed.isEmpty { result.append(trimmed) }
             }

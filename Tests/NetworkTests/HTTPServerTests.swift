@@ -178,6 +178,29 @@ struct HTTPServerTests {
         }
     }
 
+    @Test("a responder lets go of its connection once its response is done, whole or streamed")
+    func responderReleasesConnection() throws {
+        let kept = Mutex<[Unchecked<HTTPResponder>]>([])
+        try withServer(handler: { request, responder in
+            kept.withLock { $0.append(Unchecked(responder)) }
+            if request.head.target == "/whole" {
+                responder.respond(.ok([("Content-Type", "text/plain")]), body: Array("whole".utf8))
+            } else {
+                responder.sendHead(HTTPResponseHead(status: 200, headers: ["Transfer-Encoding": "chunked"]))
+                responder.sendBody(Array("streamed".utf8))
+                responder.sendEnd()
+            }
+        }) { _, port in
+            let client = try RawHTTPClient(port: port)
+            try client.send(Self.get("/whole"))
+            #expect(try client.readResponse().text == "whole")
+            try client.send(Self.get("/streamed"))
+            #expect(try client.readResponse().text == "streamed")
+            // The handler kept both responders; neither may keep the open connection alive.
+            #expect(kept.withLock { $0.map(\.value.holdsConnection) } == [false, false])
+        }
+    }
+
     @Test("Expect: 100-continue gets the interim response before the body is sent")
     func expectContinue() throws {
         try withServer(handler: Self.echoPath) { _, port in

@@ -36,7 +36,10 @@ protocol HTTPClientExchangeControlling: AnyObject {
 /// and TCP flow control slows the upstream) and the response timeout does not run. Calls after the
 /// exchange ended do nothing.
 public final class HTTPClientStreamControl {
-    weak var target: (any HTTPClientExchangeControlling)?
+    /// The connection while the exchange lives; the connection clears it when the exchange ends.
+    /// Strong rather than weak: a weak reference gives the long-lived pooled connection a side
+    /// table, and every later retain and release of it would take the runtime's slow path.
+    var target: (any HTTPClientExchangeControlling)?
 
     init(target: any HTTPClientExchangeControlling) {
         self.target = target

@@ -21,7 +21,10 @@ public final class HTTPResponder {
         case untilClose
     }
 
-    private weak var owner: HTTPServerConnection?
+    /// The connection, until the response is finished or the connection closed: a strong
+    /// reference cleared then (the connection drops its responder at the same points), not a
+    /// weak one, whose side table would put every retain of the connection on the slow path.
+    private var owner: HTTPServerConnection?
     let method: String
     let version: HTTPVersion
     var progress: Progress = .notStarted
@@ -49,6 +52,10 @@ public final class HTTPResponder {
         owner?.connection.pendingWriteBytes ?? 0
     }
 
+    /// Whether the responder still references its connection (for tests: a finished response
+    /// must not keep the connection alive).
+    var holdsConnection: Bool { owner != nil }
+
     var isFinished: Bool {
         if case .finished = progress { return true }
         return false
@@ -60,6 +67,7 @@ public final class HTTPResponder {
     public func respond(_ head: HTTPResponseHead, body: [UInt8]) {
         guard case .notStarted = progress, let owner else { return }
         progress = .finished
+        self.owner = nil
         owner.writeWholeResponse(head, body: body, method: method, version: version)
     }
 
@@ -97,6 +105,7 @@ public final class HTTPResponder {
     public func sendEnd(trailers: HTTPHeaders? = nil) {
         guard case .streaming(let framing) = progress, let owner else { return }
         progress = .finished
+        self.owner = nil
         owner.endStreamingResponse(framing: framing, trailers: trailers)
     }
 
@@ -107,6 +116,7 @@ public final class HTTPResponder {
         guard let owner else { return }
         if case .finished = progress { return }
         progress = .finished
+        self.owner = nil
         onClosed = nil
         onWritable = nil
         owner.forceClose()
@@ -114,6 +124,7 @@ public final class HTTPResponder {
 
     func connectionClosed() {
         progress = .finished
+        owner = nil
         let onClosed = self.onClosed
         self.onClosed = nil
         onWritable = nil

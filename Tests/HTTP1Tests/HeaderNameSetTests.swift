@@ -1,0 +1,33 @@
+import Testing
+import HTTP1
+
+@Suite("Header name sets")
+struct HeaderNameSetTests {
+    let set = HeaderNameSet(["Connection", "TE", "Transfer-Encoding", "X-API-Key", "te"])
+
+    @Test("Members match whatever their case; names of the same length that differ do not")
+    func membership() {
+        for name in ["connection", "CONNECTION", "Connection", "te", "Te", "transfer-encoding", "x-api-key"] {
+            #expect(set.contains(name), "\(name)")
+        }
+        for name in ["Connectiom", "TF", "T", "", "Transfer-Encodin", "Transfer-Encodings", "X-API-Kez",
+                     String(repeating: "x", count: 200)] {
+            #expect(!set.contains(name), "\(name)")
+        }
+    }
+
+    @Test("Case folding touches ASCII letters only")
+    func onlyASCIILetters() {
+        let punctuation = HeaderNameSet(["A-B"])
+        #expect(punctuation.contains("a-b"))
+        #expect(!punctuation.contains("a\u{0D}b"), "CR (0x0D) with bit 0x20 set would read as '-' (0x2D)")
+        #expect(!HeaderNameSet(["{"]).contains("["), "'[' (0x5B) with bit 0x20 set would read as '{' (0x7B)")
+        #expect(!HeaderNameSet([]).contains("anything"))
+    }
+
+    @Test("A name that is not native UTF-8 storage still matches")
+    func bridgedOrSubstringBacked() {
+        let fromSubstring = String("xxTExx".dropFirst(2).dropLast(2))
+        #expect(set.contains(fromSubstring))
+    }
+}
