@@ -2,21 +2,41 @@ import HTTP1
 
 /// The client credential a request carries (DESIGN.md, request path step 3): HTTP Basic with a
 /// login and application password, `Authorization: Bearer <key>`, or `X-API-Key: <key>`.
-/// `Authorization` wins when both are present. Scheme words are case-insensitive (RFC 9110
-/// section 11.1; `BASIC` is seen in the wild).
+/// Exactly one such field may be present: with two (two `Authorization` fields, or `Authorization`
+/// and `X-API-Key`) which one counts would depend on a rule the client may not know, and a proxy
+/// on the way may have added one, so the request is refused instead. Scheme words are
+/// case-insensitive (RFC 9110 section 11.1; `BASIC` is seen in the wild).
 enum PresentedCredential: Equatable {
     case none
     case apiKey(String)
     case basic(login: String, password: String)
     /// An `Authorization` header the gateway cannot read (unknown scheme, bad Base64, no colon).
     case unreadable
+    /// More than one credential field.
+    case ambiguous
 
     init(headers: HTTPHeaders) {
-        if let authorization = headers.first(name: "Authorization") {
+        var authorization: String?
+        var apiKey: String?
+        var fieldCount = 0
+        for field in headers.fields {
+            if field.name.equalsIgnoringASCIICase("Authorization") {
+                authorization = field.value
+                fieldCount += 1
+            } else if field.name.equalsIgnoringASCIICase("X-API-Key") {
+                apiKey = field.value
+                fieldCount += 1
+            }
+        }
+        guard fieldCount <= 1 else {
+            self = .ambiguous
+            return
+        }
+        if let authorization {
             self = Self.parseAuthorization(authorization)
             return
         }
-        if let key = headers.first(name: "X-API-Key") {
+        if let key = apiKey {
             let utf8 = key.utf8
             if let first = utf8.first, let last = utf8.last, !Self.isWhitespace(first), !Self.isWhitespace(last) {
                 self = .apiKey(key)

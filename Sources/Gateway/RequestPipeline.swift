@@ -101,6 +101,8 @@ final class RequestPipeline: HTTPServerHandler {
                                           + "(Bearer or X-API-Key)"))
         case .unreadable:
             return .failure(.unauthorized("the Authorization header is not Basic or Bearer, or is malformed"))
+        case .ambiguous:
+            return .failure(.unauthorized("more than one credential: send one Authorization or X-API-Key field"))
         case .apiKey(let key):
             verification = verifier.verify(apiKey: key)
         case .basic(let login, let password):

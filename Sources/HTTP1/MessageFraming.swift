@@ -10,11 +10,6 @@ enum DeclaredFraming: Equatable {
 /// The framing rules that let a proxy and an upstream disagree about where a message ends when
 /// applied loosely; every ambiguity is rejected (RFC 9112 sections 6.1, 6.3 and 11.2).
 enum MessageFraming {
-    /// Transfer codings this proxy can pass through beneath chunked. It never decodes them; it only
-    /// needs to know that the final coding is chunked. Anything else is answered with 501
-    /// (RFC 9112 section 6.1).
-    private static let passThroughCodings: [StaticString] = ["gzip", "x-gzip", "deflate", "compress", "x-compress"]
-
     static func declaredFraming(
         headers: HTTPHeaders, positions: FramingFieldPositions, version: HTTPVersion
     ) throws(HTTPParseError) -> DeclaredFraming {
@@ -93,8 +88,11 @@ enum MessageFraming {
         }
     }
 
-    /// Transfer-Encoding must end in chunked, name chunked once, and name only codings we know
-    /// (RFC 9112 sections 6.1 and 6.3 item 4; section 7: chunked must not be applied twice).
+    /// Transfer-Encoding must name chunked, once, and nothing else (RFC 9112 sections 6.1 and 6.3
+    /// item 4; section 7: chunked must not be applied twice). Another coding beneath chunked (gzip,
+    /// deflate) is refused rather than passed along: the server and client decode the chunked
+    /// coding and the gateway re-frames the body, so an inner coding would reach the other side
+    /// unannounced, as bytes it cannot read. Requests get 501 (RFC 9112 section 6.1).
     private static func checkTransferCodings(headers: HTTPHeaders, positions: [Int]) throws(HTTPParseError) {
         var sawChunked = false
         var lastIsChunked = false
@@ -120,9 +118,7 @@ enum MessageFraming {
                                                   "Transfer-Encoding names chunked twice (RFC 9112 section 7).")
                         }
                         sawChunked = true
-                    } else if !passThroughCodings.contains(where: {
-                        bytes.equalsIgnoringCase(start, end, lowercase: $0)
-                    }) {
+                    } else {
                         return HTTPParseError(.unsupportedTransferCoding,
                                               "Transfer-Encoding names a coding this server does not implement "
                                                   + "(RFC 9112 section 6.1).")

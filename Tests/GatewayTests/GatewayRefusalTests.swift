@@ -24,6 +24,21 @@ struct GatewayRefusalTests {
         }
     }
 
+    @Test("two credential fields get 401 even when both are valid: which one counts is never guessed")
+    func twoCredentials() async throws {
+        let harness = try GatewayHarness(upstreamPort: unusedLoopbackPort())
+        let key = try harness.issueAPIKey()
+        let both = await harness.send("GET", "/tas/api/version", key: key, headers: [("Authorization", "Bearer \(key)")])
+        let twice = await harness.client.send("GET", "/tas/api/version",
+                                              headers: [("Authorization", "Bearer \(key)"),
+                                                        ("Authorization", "Bearer \(key)")])
+        _ = await harness.stop()
+        for response in [both, twice] {
+            #expect(response.status == 401)
+            #expect((response.json?["detail"] as? String)?.contains("more than one credential") == true)
+        }
+    }
+
     @Test("a read-only scope gets 403 naming the missing scope on POST")
     func readOnlyScope() async throws {
         let harness = try GatewayHarness(upstreamPort: unusedLoopbackPort())
