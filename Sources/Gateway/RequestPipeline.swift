@@ -21,42 +21,75 @@ final class RequestPipeline: HTTPServerHandler {
     }
 
     func handle(_ request: HTTPServerRequest, responder: HTTPResponder) {
-        let startedAt = request.eventLoop.now
-        let requestID = HeaderRewriter.requestID(for: request.head.headers, generate: HeaderRewriter.generateRequestID)
-        var outcome = RequestOutcome(requestID: requestID, startedAt: startedAt)
+        var outcome = RequestOutcome(request)
         // The configuration this request runs with, from start to end, whatever a reload does.
         let snapshot = snapshots[request.eventLoop]
+        switch admit(request.head, snapshot: snapshot, outcome: &outcome) {
+        case .refuse(let refusal):
+            respond(refusal, to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
+        case .logout:
+            answerLogout(request, responder: responder, outcome: &outcome, snapshot: snapshot)
+        case .forward(let route):
+            // 5. to 10. Token, rewrite, forward, replay after a rejected token, response, access log.
+            let forwarded = ForwardedRequest(request: request, responder: responder, route: route, outcome: outcome,
+                                             pipeline: self, snapshot: snapshot)
+            forwarded.start()
+        }
+    }
+
+    /// A request with a body goes through steps 1 to 4 on its head alone before the body is read:
+    /// without a valid credential and scope nobody gets the gateway to buffer up to
+    /// `limits.bodyBytes` for them. A request that passes is checked again, whole, by `handle`
+    /// (a cached credential check, for requests with bodies only).
+    func refusalBeforeBody(_ request: HTTPServerRequest) -> ((HTTPResponder) -> Void)? {
+        var outcome = RequestOutcome(request)
+        let snapshot = snapshots[request.eventLoop]
+        guard case .refuse(let refusal) = admit(request.head, snapshot: snapshot, outcome: &outcome) else {
+            return nil
+        }
+        return { [self] responder in
+            respond(refusal, to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
+        }
+    }
+
+    /// What the head decides (request path steps 1 to 4): a refusal, the logout no-op, or the
+    /// account route to forward on. Fills in the outcome's client and account once known.
+    private enum Admission {
+        case refuse(GatewayErrorResponse)
+        case logout
+        case forward(AccountRoute)
+    }
+
+    private func admit(_ head: HTTPRequestHead, snapshot: PipelineSnapshot,
+                       outcome: inout RequestOutcome) -> Admission {
         // The path as the install reads it (an absolute-form target reduced to its path), read
         // once for the session-endpoint check here and the readability check in step 4. nil when
         // the target has no path to forward; `readablePath` nil when the path cannot be read
         // safely (see RequestPath), .some(endpoint) otherwise.
-        var pathTarget: String? = request.head.target
-        if request.head.target.utf8.first != UInt8(ascii: "/") {
-            pathTarget = try? HeaderRewriter.upstreamTarget(request.head.target, pathPrefix: "")
+        var pathTarget: String? = head.target
+        if head.target.utf8.first != UInt8(ascii: "/") {
+            pathTarget = try? HeaderRewriter.upstreamTarget(head.target, pathPrefix: "")
         }
         let readablePath: LegacySessionEndpoint?? = pathTarget.flatMap { target in
             RequestPath.withNormalizedPath(target) { LegacySessionEndpoint(normalizedPath: $0) }
         }
         let sessionEndpoint = readablePath ?? nil
         if sessionEndpoint == .login {
-            respond(.tokenLoginNotOffered(), to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
-            return
+            return .refuse(.tokenLoginNotOffered())
         }
 
         // 3. Authenticate the client's credential.
         let credential: Credential
-        switch authenticate(request.head.headers, verifier: snapshot.verifier) {
+        switch authenticate(head.headers, verifier: snapshot.verifier) {
         case .success(let verified):
             credential = verified
         case .failure(let refusal):
-            respond(refusal, to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
-            return
+            return .refuse(refusal)
         }
         outcome.client = credential.clientName
         outcome.account = credential.accountName
         if sessionEndpoint == .logout {
-            answerLogout(request, responder: responder, outcome: &outcome, snapshot: snapshot)
-            return
+            return .logout
         }
 
         // 4. Authorize: the credential's scopes, on the path as the install reads it (an absolute-form
@@ -64,30 +97,20 @@ final class RequestPipeline: HTTPServerHandler {
         // path that cannot be read safely is refused for every credential, scoped or not: forwarded,
         // `/tas/api/x/../logout` would end the pooled token just as a plain logout would.
         if pathTarget != nil, readablePath == nil {
-            respond(.unreadablePath(), to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
-            return
+            return .refuse(.unreadablePath())
         }
-        switch credential.authorize(method: request.head.method, target: pathTarget ?? request.head.target) {
+        switch credential.authorize(method: head.method, target: pathTarget ?? head.target) {
         case .allowed:
             break
         case .denied(let missingScope):
-            respond(.forbidden(missingScope: missingScope), to: request, responder: responder, outcome: &outcome,
-                    snapshot: snapshot)
-            return
+            return .refuse(.forbidden(missingScope: missingScope))
         case .unmatchablePath:
-            respond(.unreadablePath(), to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
-            return
+            return .refuse(.unreadablePath())
         }
         guard let route = snapshot.routes.accounts[credential.accountName] else {
-            respond(.misconfiguredAccount(credential.accountName), to: request, responder: responder,
-                    outcome: &outcome, snapshot: snapshot)
-            return
+            return .refuse(.misconfiguredAccount(credential.accountName))
         }
-
-        // 5. to 10. Token, rewrite, forward, replay after a rejected token, response, access log.
-        let forwarded = ForwardedRequest(request: request, responder: responder, route: route, outcome: outcome,
-                                         pipeline: self, snapshot: snapshot)
-        forwarded.start()
+        return .forward(route)
     }
 
     /// Finds and verifies the presented credential. Unknown, wrong, revoked and expired all answer
@@ -165,6 +188,12 @@ final class RequestPipeline: HTTPServerHandler {
 
 /// What the access log line of one request will say, filled in as the request goes.
 struct RequestOutcome {
+    /// A request starting now, with the client's sane `X-Request-ID` or a fresh id.
+    init(_ request: HTTPServerRequest) {
+        requestID = HeaderRewriter.requestID(for: request.head.headers, generate: HeaderRewriter.generateRequestID)
+        startedAt = request.eventLoop.now
+    }
+
     var requestID: String
     var startedAt: UInt64
     var client: String?

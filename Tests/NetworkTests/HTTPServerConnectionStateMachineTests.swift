@@ -40,6 +40,29 @@ struct HTTPServerConnectionStateMachineTests {
         #expect(machine.timerFired(now: 85 * Self.second) == .closeNow)
     }
 
+    @Test("a request refused on its head is answered without its body and ends the connection")
+    func refusedBeforeBody() {
+        var machine = Self.machine()
+        machine.requestBytesArrived(now: 0)
+        #expect(machine.headReceived(Self.head("PUT", [("Content-Length", "50"), ("Expect", "100-continue")]),
+                                     framing: .length(50), now: 0) == .sendContinue)
+        #expect(machine.awaitsBody)
+        #expect(machine.requestRefusedBeforeBody() == .none)
+        #expect(machine.state == .responding)
+        #expect(machine.deadline == nil)
+        #expect(!machine.keepAlive)
+        #expect(machine.responseEnded(now: 1) == .closeAfterFlush)
+
+        var bodiless = Self.machine()
+        bodiless.requestBytesArrived(now: 0)
+        #expect(bodiless.headReceived(Self.head(), framing: .none, now: 0) == .none)
+        #expect(!bodiless.awaitsBody, "a request without a body is never refused early")
+        var empty = Self.machine()
+        empty.requestBytesArrived(now: 0)
+        #expect(empty.headReceived(Self.head("POST", [("Content-Length", "0")]), framing: .length(0), now: 0) == .none)
+        #expect(!empty.awaitsBody)
+    }
+
     @Test("a head that stalls past the header timeout is answered 408")
     func headTimeout() {
         var machine = Self.machine()

@@ -201,6 +201,38 @@ struct HTTPServerTests {
         }
     }
 
+    @Test("a request refused on its head gets the answer without 100 Continue, none of its body is read, then EOF")
+    func refusedBeforeBody() throws {
+        let handled = Waiter<String>()
+        try withServer(handler: { request, responder in
+            handled.record(request.head.target)
+            responder.respond(.ok(), body: Array("handled".utf8))
+        }, refuses: { head in head.target == "/refused" }) { _, port in
+            // 10 MB announced (far over the default body limit's reach of this test), none sent.
+            let client = try RawHTTPClient(port: port)
+            try client.send("PUT /refused HTTP/1.1\r\nHost: test\r\nContent-Length: 10000000\r\n"
+                            + "Expect: 100-continue\r\n\r\nsome of the body")
+            let answer = try client.readResponse()
+            #expect(answer.head.status == 401, "not 100 Continue")
+            #expect(answer.text == "refused on the head")
+            #expect(answer.head.headers.first(name: "Connection") == "close")
+            #expect(client.readsEOF())
+
+            // The same with a chunked body, and a request the handler lets through still works.
+            let chunked = try RawHTTPClient(port: port)
+            try chunked.send("POST /refused HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel")
+            #expect(try chunked.readResponse().head.status == 401)
+            #expect(chunked.readsEOF())
+            let allowed = try RawHTTPClient(port: port)
+            try allowed.send("PUT /allowed HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n\r\nhello")
+            #expect(try allowed.readResponse().text == "handled")
+            // A refusal applies to requests with a body only: a GET is never asked about.
+            try allowed.send(Self.get("/refused"))
+            #expect(try allowed.readResponse().text == "handled")
+            #expect(handled.current == ["/allowed", "/refused"])
+        }
+    }
+
     @Test("Expect: 100-continue gets the interim response before the body is sent")
     func expectContinue() throws {
         try withServer(handler: Self.echoPath) { _, port in

@@ -1,6 +1,9 @@
 """Client credentials as the gateway enforces them: revocation by a separate process, scopes, and
 an account whose upstream password is wrong."""
 
+import json
+import socket
+import ssl
 import time
 
 import pytest
@@ -80,3 +83,28 @@ def test_a_wrong_upstream_password_gives_502_naming_the_account_and_never_the_pa
     assert "ops" in ready.json()["reason"]
     for line in gateway.log.snapshot():
         assert "Not-The-Password-7" not in line
+
+
+def read_until_eof(tls):
+    answer = b""
+    while chunk := tls.recv(65536):
+        answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("credential", [[], [b"X-API-Key: tbk_notakey"]], ids=["none", "unknown key"])
+def test_a_request_without_a_valid_credential_is_refused_before_its_body(gateway, credential):
+    """The head alone decides: no 100 Continue and no buffering of a 10 MB body for a stranger."""
+    context = ssl.create_default_context(cafile=gateway.ca_file)
+    head = b"\r\n".join([b"PUT /tas/api/incidents/number/I%201602%20001 HTTP/1.1", b"Host: 127.0.0.1",
+                         *credential, b"Content-Type: application/json", b"Content-Length: 10000000",
+                         b"Expect: 100-continue", b"", b""])
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            tls.sendall(head)
+            answer = read_until_eof(tls)
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 401 Unauthorized", answer[:200]
+    assert b"100 Continue" not in answer
+    assert b"Connection: close" in rest
+    assert json.loads(rest.split(b"\r\n\r\n", 1)[1])["error"] == "unauthorized"

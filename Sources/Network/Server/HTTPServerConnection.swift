@@ -181,7 +181,17 @@ final class HTTPServerConnection: ConnectionDelegate {
             parsedHead = nil
             found = true
             currentHead = head
-            act(machine.headReceived(head, framing: parser.bodyFraming, now: loop.now))
+            let action = machine.headReceived(head, framing: parser.bodyFraming, now: loop.now)
+            if machine.awaitsBody, let refuse = owner.handler.refusalBeforeBody(request(head, body: [])) {
+                // Refused on the head: no 100 Continue, no body read; the answer ends the connection.
+                act(machine.requestRefusedBeforeBody())
+                currentHead = nil
+                let responder = HTTPResponder(owner: self, method: head.method, version: head.version)
+                self.responder = responder
+                refuse(responder)
+                return true
+            }
+            act(action)
         }
         if let rejection = parsedRejection {
             parsedRejection = nil
@@ -228,10 +238,14 @@ final class HTTPServerConnection: ConnectionDelegate {
         currentHead = nil
         let responder = HTTPResponder(owner: self, method: head.method, version: head.version)
         self.responder = responder
-        let request = HTTPServerRequest(head: head, body: body, remoteAddress: connection.remoteAddress,
-                                        isTLS: connection.isTLS, eventLoop: loop)
+        let request = request(head, body: body)
         body = []
         owner.handler.handle(request, responder: responder)
+    }
+
+    private func request(_ head: HTTPRequestHead, body: [UInt8]) -> HTTPServerRequest {
+        HTTPServerRequest(head: head, body: body, remoteAddress: connection.remoteAddress, isTLS: connection.isTLS,
+                          eventLoop: loop)
     }
 
     private func resumeParsing() {

@@ -52,6 +52,7 @@ struct HTTPServerConnectionStateMachine {
     /// Whether another request may follow the current one on this connection.
     private(set) var keepAlive = true
     private(set) var bodyBytes = 0
+    private var bodyAnnounced = false
     private var stopping = false
     private var peerFinishedSending = false
     private let timeouts: Timeouts
@@ -87,11 +88,25 @@ struct HTTPServerConnectionStateMachine {
         case .chunked:
             hasBody = true
         }
+        bodyAnnounced = hasBody
         // RFC 9110 section 10.1.1: a server that will read the body answers 100 Continue first.
         if hasBody, head.version == .http1_1,
            head.headers.listElements(name: "Expect").contains(where: { $0.equalsIgnoringASCIICase("100-continue") }) {
             return .sendContinue
         }
+        return .none
+    }
+
+    /// Whether the head just received announced a body that has not been read yet.
+    var awaitsBody: Bool { state == .readingBody && bodyAnnounced }
+
+    /// The handler refused the request on its head: none of its body is read, and the answer is
+    /// the last on this connection (the unread body leaves nothing to find the next request by).
+    mutating func requestRefusedBeforeBody() -> Action {
+        guard state == .readingBody else { return .none }
+        state = .responding
+        keepAlive = false
+        deadline = nil
         return .none
     }
 

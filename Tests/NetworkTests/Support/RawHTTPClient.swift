@@ -157,8 +157,21 @@ final class RawHTTPClient {
 /// A handler made of a closure, for tests.
 struct ClosureHandler: HTTPServerHandler {
     let handle: @Sendable (HTTPServerRequest, HTTPResponder) -> Void
-    init(_ handle: @escaping @Sendable (HTTPServerRequest, HTTPResponder) -> Void) { self.handle = handle }
+    /// When set and answering true for a head, the request is refused before its body with a 401.
+    var refuses: (@Sendable (HTTPRequestHead) -> Bool)?
+    init(_ handle: @escaping @Sendable (HTTPServerRequest, HTTPResponder) -> Void,
+         refuses: (@Sendable (HTTPRequestHead) -> Bool)? = nil) {
+        self.handle = handle
+        self.refuses = refuses
+    }
     func handle(_ request: HTTPServerRequest, responder: HTTPResponder) { handle(request, responder) }
+    func refusalBeforeBody(_ request: HTTPServerRequest) -> ((HTTPResponder) -> Void)? {
+        guard let refuses, refuses(request.head) else { return nil }
+        return { responder in
+            responder.respond(HTTPResponseHead(status: 401, headers: ["Content-Type": "text/plain"]),
+                              body: Array("refused on the head".utf8))
+        }
+    }
 }
 
 extension HTTPResponseHead {
@@ -171,13 +184,15 @@ extension HTTPResponseHead {
 func withServer(
     loops: Int = 2, tls: TLSServerContext? = nil, configure: (inout HTTPServerConfiguration) -> Void = { _ in },
     handler: @escaping @Sendable (HTTPServerRequest, HTTPResponder) -> Void,
+    refuses: (@Sendable (HTTPRequestHead) -> Bool)? = nil,
     _ body: (HTTPServer, Int) throws -> Void
 ) throws {
     let group = EventLoopGroup(loopCount: loops)
     defer { group.shutdown() }
     var configuration = HTTPServerConfiguration(address: try SocketAddress(host: "127.0.0.1", port: 0), tls: tls)
     configure(&configuration)
-    let server = HTTPServer(configuration: configuration, group: group, handler: ClosureHandler(handler))
+    let server = HTTPServer(configuration: configuration, group: group,
+                            handler: ClosureHandler(handler, refuses: refuses))
     let port = try server.start()
     defer {
         let stopped = Waiter<Bool>()
