@@ -135,6 +135,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
             state = .discardingRejection
             return
         }
+        if let token { route.account.noteServed(token) }
 
         // The gateway drops Upgrade (hop-by-hop) and never relays another protocol: a 101 here
         // answers a request that asked for none, and passed on it would leave the client waiting

@@ -39,6 +39,7 @@ final class GatewayMetrics: Sendable {
         case .failure(.upstreamStatus): return "upstream_status"
         case .failure(.implausibleToken): return "implausible_token"
         case .failure(.network): return "network"
+        case .failure(.tokensRefusedAtOnce): return "tokens_refused"
         }
     }
 

@@ -12,13 +12,16 @@ public enum LoginFailure: Error, Sendable, Equatable, CustomStringConvertible {
     case implausibleToken(reason: String)
     /// The exchange failed below HTTP: connect, TLS, timeout, connection closed.
     case network(detail: String)
+    /// Logins succeed, but the upstream refused this many fresh tokens in a row right after
+    /// issuing them (`TokenPolicy.freshTokenDeathsBeforeBackoff`).
+    case tokensRefusedAtOnce(count: Int)
 
     /// True for failures that repeating the same login cannot fix: the account is marked unhealthy
     /// and no further attempts are made until its configuration is reloaded (or a rare probe).
     public var isPermanent: Bool {
         switch self {
         case .badCredentials, .missingAPIPermission: return true
-        case .upstreamStatus, .implausibleToken, .network: return false
+        case .upstreamStatus, .implausibleToken, .network, .tokensRefusedAtOnce: return false
         }
     }
 
@@ -29,6 +32,9 @@ public enum LoginFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .upstreamStatus(let status): return "the upstream answered the login with status \(status)"
         case .implausibleToken(let reason): return "the login answer is not a token: \(reason)"
         case .network(let detail): return "the login did not reach the upstream: \(detail)"
+        case .tokensRefusedAtOnce(let count):
+            return "the upstream refused \(count) fresh tokens in a row right after issuing them "
+                + "(do its nodes share sessions? is its token lifetime near zero?)"
         }
     }
 }

@@ -13,6 +13,9 @@ public final class TokenAccount: Sendable {
     private let jitter: any JitterSource
     private let policy: TokenPolicy
     let upstream: UpstreamLoginCoordinator
+    /// The newest token generation the upstream answered a request for with something other than
+    /// 401: a token up to it has served, so its death later is no sign of tokens refused at once.
+    private let servedGeneration = Atomic<UInt64>(0)
 
     init(key: AccountKey, password: String, policy: TokenPolicy, client: any LegacyLoginClient,
          clock: any TokenPoolClock, jitter: any JitterSource, upstream: UpstreamLoginCoordinator) {
@@ -59,7 +62,22 @@ public final class TokenAccount: Sendable {
     }
 
     func removeChecked(_ token: LegacyToken, now: UInt64) -> Bool {
-        machine.withLock { $0.removeChecked(token, now: now) }
+        let backoffJitter = jitter.nextFraction()
+        let served = token.generation <= servedGeneration.load(ordering: .relaxed)
+        return machine.withLock {
+            $0.removeChecked(token, now: now, hadServed: served, backoffJitterFraction: backoffJitter)
+        }
+    }
+
+    /// The upstream answered a request made with `token` (anything but 401). One relaxed atomic
+    /// load per request; a store only the first time a newer token serves.
+    public func noteServed(_ token: LegacyToken) {
+        guard token.account == key, token.generation > servedGeneration.load(ordering: .relaxed) else { return }
+        servedGeneration.store(token.generation, ordering: .relaxed)
+    }
+
+    func freshTokenConfirmed() {
+        machine.withLock { $0.freshTokenConfirmed() }
     }
 
     func invalidateTokens(issuedAtOrBefore moment: UInt64) -> Int {

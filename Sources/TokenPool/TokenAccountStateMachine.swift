@@ -98,6 +98,10 @@ struct TokenAccountStateMachine<Waiter> {
     private(set) var invalidatedTokens = 0
     /// When a 401 last removed a token of this account; see `TokenPolicy.freshTokenTrust`.
     private var lastRejectionAt: UInt64?
+    /// Fresh tokens confirmed dead in a row without having served a single request, and when the
+    /// last one was; see `TokenPolicy.freshTokenDeathsBeforeBackoff`.
+    private var freshTokenDeaths = 0
+    private var lastFreshTokenDeathAt: UInt64 = 0
     private var nextGeneration: UInt64 = 1
     private var nextLoginID: UInt64 = 1
     private var rotation = 0
@@ -252,14 +256,53 @@ struct TokenAccountStateMachine<Waiter> {
     }
 
     /// The upstream confirmed that this token is dead (a check answered 401): removes it whatever
-    /// its age. False when it is no longer held.
-    mutating func removeChecked(_ token: LegacyToken, now: UInt64) -> Bool {
-        guard token.account == key else { return false }
+    /// its age. False when it is no longer held. Fresh tokens dying again and again put the
+    /// account into back-off (`TokenPolicy.freshTokenDeathsBeforeBackoff`).
+    /// `hadServed`: the upstream answered at least one request made with the token.
+    mutating func removeChecked(_ token: LegacyToken, now: UInt64, hadServed: Bool,
+                                backoffJitterFraction: Double) -> Bool {
+        guard token.account == key, let held = heldToken(generation: token.generation) else { return false }
         let removed = removeTokens { $0.token.generation == token.generation }
-        guard removed > 0 else { return false }
         invalidatedTokens += removed
         lastRejectionAt = now
+        if hadServed {
+            // It worked for a while: an upstream restart or expiry, which a login fixes.
+            freshTokenDeaths = 0
+        } else {
+            noteCheckedDeath(issuedAt: held.issuedAt, now: now, backoffJitterFraction: backoffJitterFraction)
+        }
         return true
+    }
+
+    /// A check found a kept fresh token alive: the upstream accepts the account's tokens.
+    mutating func freshTokenConfirmed() {
+        freshTokenDeaths = 0
+    }
+
+    private mutating func noteCheckedDeath(issuedAt: UInt64, now: UInt64, backoffJitterFraction: Double) {
+        let trust = policy.freshTokenTrust.nanosecondsClamped
+        guard now &- issuedAt < trust else {
+            freshTokenDeaths = 0
+            return
+        }
+        let inARow = freshTokenDeaths > 0 && now &- lastFreshTokenDeathAt < trust &* 2
+        freshTokenDeaths = inARow ? freshTokenDeaths + 1 : 1
+        lastFreshTokenDeathAt = now
+        let threshold = max(policy.freshTokenDeathsBeforeBackoff, 1)
+        // Back off from a settled state only: a login in flight (a renewal) settles on its own.
+        let tokens: [IssuedToken]
+        switch state {
+        case .idle: tokens = []
+        case .ready(let held): tokens = held
+        case .loggingIn, .backingOff, .unhealthy, .closed: return
+        }
+        guard freshTokenDeaths >= threshold else { return }
+        let failure = LoginFailure.tokensRefusedAtOnce(count: freshTokenDeaths)
+        let delay = policy.backoff(afterFailures: freshTokenDeaths - threshold + 1,
+                                   jitterFraction: backoffJitterFraction)
+        consecutiveFailures += 1
+        lastLogin = .failed(failure, at: now)
+        state = .backingOff(BackingOff(until: now &+ delay.nanosecondsClamped, failure: failure, tokens: tokens))
     }
 
     /// Removes every token issued at or before `moment` (an upstream restart kills them all).

@@ -47,6 +47,13 @@ public struct TokenPolicy: Sendable, Equatable {
     /// 401 to that drops it). This bounds the logins that 401s on some paths can cause to one per
     /// interval per account, whatever clients send. Default 10s.
     public var freshTokenTrust: Duration = .seconds(10)
+    /// Fresh tokens the upstream confirmed dead in a row without having served one request (each
+    /// within `freshTokenTrust` of its login, each within twice that of the one before) after
+    /// which the account backs off as after failed logins: an install that refuses every token at
+    /// once (nodes behind a balancer that share no sessions, a token lifetime of nothing) must not
+    /// get a login per request. A token that served before it died (an upstream restart) resets
+    /// the count. Default 3.
+    public var freshTokenDeathsBeforeBackoff: Int = 3
 
     public init() {}
 

@@ -120,6 +120,7 @@ public final class TokenPool: Sendable {
         let callback = ExecutorCallback(executor: executor, completion: completion)
         client.checkToken(token) { [self] result in
             guard case .success(false) = result else {
+                if case .success(true) = result { account(for: token.account)?.freshTokenConfirmed() }
                 callback.resume(with: .keptFreshToken)
                 return
             }

@@ -68,6 +68,89 @@ struct TokenPoolFailureTests {
         #expect(client.loginCount == 3)
     }
 
+    /// One client request as the gateway makes it against an install that refuses every token:
+    /// lease, get a 401, invalidate, and check a kept fresh token. Returns the lease error, if any.
+    private func refusedRequest(_ pool: TokenPool, _ account: TokenAccount, servedFirst: Bool = false)
+        -> TokenLeaseError? {
+        let results = LeaseResults()
+        account.leaseNow(into: results)
+        guard case .success(let token)? = results.all.first else { return results.errors.first }
+        if servedFirst { account.noteServed(token) }
+        if pool.invalidate(token) == .keptFreshToken {
+            pool.checkRejectedToken(token, on: InlineCallbackExecutor()) { _ in }
+        }
+        return nil
+    }
+
+    @Test("An install that refuses every fresh token gets back-off, not a login per request")
+    func freshTokensRefusedAtOnceBackOff() throws {
+        let client = FakeLoginClient(respond: { _, _, n in .success("token-\(n)") })
+        client.setCheckAnswer(.success(false))
+        let clock = ManualClock()
+        let pool = makePool(client: client, clock: clock)
+        let account = try #require(pool.account(for: operatorKey))
+        var errors: [TokenLeaseError] = []
+        for _ in 0..<20 {
+            if let error = refusedRequest(pool, account) { errors.append(error) }
+            clock.advance(by: .milliseconds(10))
+        }
+        // One token dropped outright, then three fresh ones confirmed dead: back-off begins.
+        #expect(client.loginCount == 4)
+        #expect(errors.count == 16)
+        guard case .loginFailing(.tokensRefusedAtOnce(count: 3), let retryAfter)? = errors.first else {
+            Issue.record("expected the tokens-refused back-off, got \(String(describing: errors.first))")
+            return
+        }
+        #expect(retryAfter > .milliseconds(900) && retryAfter <= .seconds(1))
+
+        // After the back-off one more login, one more death, and a back-off twice as long.
+        clock.advance(by: .seconds(1))
+        #expect(refusedRequest(pool, account) == nil)
+        #expect(client.loginCount == 5)
+        #expect(refusedRequest(pool, account) == .loginFailing(.tokensRefusedAtOnce(count: 4),
+                                                                 retryAfter: .seconds(2)))
+    }
+
+    @Test("Fresh tokens dying now and then, or found alive by a check in between, never cause back-off")
+    func occasionalFreshDeathsDoNotBackOff() throws {
+        let client = FakeLoginClient(respond: { _, _, n in .success("token-\(n)") })
+        let clock = ManualClock()
+        let pool = makePool(client: client, clock: clock)
+        let account = try #require(pool.account(for: operatorKey))
+        client.setCheckAnswer(.success(false))
+        for _ in 0..<3 {
+            #expect(refusedRequest(pool, account) == nil)
+            clock.advance(by: .milliseconds(10))
+        }
+        // Two fresh deaths so far; a check that finds a token alive resets the count.
+        client.setCheckAnswer(.success(true))
+        #expect(refusedRequest(pool, account) == nil)
+        client.setCheckAnswer(.success(false))
+        for _ in 0..<2 {
+            #expect(refusedRequest(pool, account) == nil)
+            clock.advance(by: .milliseconds(10))
+        }
+        // Deaths far apart (restarts minutes apart) are not in a row either.
+        for _ in 0..<4 {
+            clock.advance(by: pool.policy.freshTokenTrust * 2 + .seconds(1))
+            #expect(refusedRequest(pool, account) == nil)
+        }
+    }
+
+    @Test("Tokens that served before they died (restarts in quick succession) never cause back-off")
+    func servedTokensDyingDoNotBackOff() throws {
+        let client = FakeLoginClient(respond: { _, _, n in .success("token-\(n)") })
+        client.setCheckAnswer(.success(false))
+        let clock = ManualClock()
+        let pool = makePool(client: client, clock: clock)
+        let account = try #require(pool.account(for: operatorKey))
+        for _ in 0..<10 {
+            #expect(refusedRequest(pool, account, servedFirst: true) == nil)
+            clock.advance(by: .milliseconds(300))
+        }
+        #expect(client.loginCount == 10)
+    }
+
     @Test("Tokens issued before the last removal are dropped at once: a restart kills the whole pool")
     func olderTokensGoAtOnce() throws {
         var policy = TokenPolicy()

@@ -4,6 +4,7 @@ an account whose upstream password is wrong."""
 import json
 import socket
 import ssl
+import threading
 import time
 
 import pytest
@@ -108,3 +109,37 @@ def test_a_request_without_a_valid_credential_is_refused_before_its_body(gateway
     assert b"100 Continue" not in answer
     assert b"Connection: close" in rest
     assert json.loads(rest.split(b"\r\n\r\n", 1)[1])["error"] == "unauthorized"
+
+
+@pytest.fixture(scope="module")
+def instant_expiry_setup(isolated_pair):
+    return isolated_pair("instant-expiry", simulator_args=("--token-ttl", "1ms"))
+
+
+def test_an_install_that_refuses_every_token_gets_back_off_not_a_login_per_request(instant_expiry_setup):
+    """Tokens that die before serving anything (no shared sessions behind a balancer, a lifetime of
+    nothing): after three, the gateway backs off as after failed logins and answers 502 meanwhile."""
+    simulator, gateway, key = instant_expiry_setup
+    statuses = []
+
+    def client():
+        session = gateway.session(api_key=key)
+        started = time.monotonic()
+        while time.monotonic() - started < 3.0:
+            statuses.append(session.get(gateway.url + "/tas/api/incidents?page_size=1", timeout=10).status_code)
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    logins = simulator.stats()["logins"].get(OPERATOR_LOGIN, 0)
+    assert len(statuses) >= 20
+    # A token that happens to be used within its millisecond serves once; everything else is 502.
+    assert set(statuses) <= {200, 206, 502}, set(statuses)
+    assert statuses.count(502) >= 0.9 * len(statuses)
+    # One token dropped outright, three confirmed dead, then back-off of 1 s, 2 s, ... (a token
+    # that served starts the count again): a dozen logins in 3 s, not one per request.
+    assert logins <= 20, f"{logins} logins for {len(statuses)} requests"
+    status = requests.get(gateway.admin_url + "/status", timeout=5).json()
+    assert "refused" in json.dumps(status)
