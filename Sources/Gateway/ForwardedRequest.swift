@@ -37,6 +37,11 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
     /// whether the token itself is dead.
     private var rejectedTokenNeedsCheck = false
     private var clientGone = false
+    /// The client's response head, held back until the first body bytes or the end arrive: an
+    /// upstream body that breaks before its first byte (a bad chunk size) can then still become a
+    /// clean 502 instead of a head followed by a cut connection. Head and body leave in the same
+    /// loop pass either way.
+    private var pendingClientHead: HTTPResponseHead?
     private var leaseStartedAt: UInt64 = 0
     private var upstreamStartedAt: UInt64 = 0
 
@@ -164,12 +169,19 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
         outcome.status = head.status
         state = .streaming(control)
         responder.onWritable = { [weak control] in control?.resumeReading() }
-        responder.sendHead(clientHead)
-        if !responder.isWritable { control.pauseReading() }
+        pendingClientHead = clientHead
+    }
+
+    /// Sends the held-back head, once.
+    private func sendPendingHead() {
+        guard let head = pendingClientHead else { return }
+        pendingClientHead = nil
+        responder.sendHead(head)
     }
 
     func responseBody(_ bytes: [UInt8]) {
         guard case .streaming(let control) = state else { return }
+        sendPendingHead()
         outcome.bytes += bytes.count
         responder.sendBody(bytes)
         if !responder.isWritable { control.pauseReading() }
@@ -179,6 +191,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
         switch state {
         case .streaming:
             outcome.upstreamNanoseconds = loop.now &- upstreamStartedAt
+            sendPendingHead()
             responder.sendEnd()
             finish(termination: .ok)
         case .discardingRejection:
@@ -191,8 +204,15 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
     func responseFailed(_ error: HTTPClientError) {
         switch state {
         case .streaming:
-            // The head went out: only cutting the connection tells the client the body is short.
             outcome.upstreamNanoseconds = loop.now &- upstreamStartedAt
+            if pendingClientHead != nil, !clientGone {
+                // Nothing was sent yet: the client gets the gateway's own error instead.
+                pendingClientHead = nil
+                route.upstream.recordFailure(error)
+                fail(.upstreamFailed(error, upstreamName: route.upstream.name))
+                return
+            }
+            // The head went out: only cutting the connection tells the client the body is short.
             responder.abort()
             finish(termination: error.kind == .timeout ? .upstreamTimeout : .upstreamError)
         case .discardingRejection:
