@@ -265,7 +265,7 @@ struct TokenAccountStateMachine<Waiter> {
         let removed = removeTokens { $0.token.generation == token.generation }
         invalidatedTokens += removed
         lastRejectionAt = now
-        if hadServed {
+        if hadServed, now &- held.issuedAt >= policy.provenTokenLife.nanosecondsClamped {
             // It worked for a while: an upstream restart or expiry, which a login fixes.
             freshTokenDeaths = 0
         } else {

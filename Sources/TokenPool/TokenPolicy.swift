@@ -51,9 +51,13 @@ public struct TokenPolicy: Sendable, Equatable {
     /// within `freshTokenTrust` of its login, each within twice that of the one before) after
     /// which the account backs off as after failed logins: an install that refuses every token at
     /// once (nodes behind a balancer that share no sessions, a token lifetime of nothing) must not
-    /// get a login per request. A token that served before it died (an upstream restart) resets
-    /// the count. Default 3.
+    /// get a login per request. A token that served and lived `provenTokenLife` before it died
+    /// (an upstream restart) resets the count. Default 3.
     public var freshTokenDeathsBeforeBackoff: Int = 3
+    /// How long a token that answered requests must have lived for its death not to count toward
+    /// `freshTokenDeathsBeforeBackoff`: one that dies within this of its login, even after serving
+    /// a request or two, is one the install refuses all but at once. Default 100ms.
+    public var provenTokenLife: Duration = .milliseconds(100)
 
     public init() {}
 

@@ -70,12 +70,16 @@ struct TokenPoolFailureTests {
 
     /// One client request as the gateway makes it against an install that refuses every token:
     /// lease, get a 401, invalidate, and check a kept fresh token. Returns the lease error, if any.
-    private func refusedRequest(_ pool: TokenPool, _ account: TokenAccount, servedFirst: Bool = false)
-        -> TokenLeaseError? {
+    /// With `servingFor`, the token first serves requests for that long on `clock`.
+    private func refusedRequest(_ pool: TokenPool, _ account: TokenAccount,
+                                servingFor life: Duration? = nil, clock: ManualClock? = nil) -> TokenLeaseError? {
         let results = LeaseResults()
         account.leaseNow(into: results)
         guard case .success(let token)? = results.all.first else { return results.errors.first }
-        if servedFirst { account.noteServed(token) }
+        if let life, let clock {
+            account.noteServed(token)
+            clock.advance(by: life)
+        }
         if pool.invalidate(token) == .keptFreshToken {
             pool.checkRejectedToken(token, on: InlineCallbackExecutor()) { _ in }
         }
@@ -145,10 +149,19 @@ struct TokenPoolFailureTests {
         let pool = makePool(client: client, clock: clock)
         let account = try #require(pool.account(for: operatorKey))
         for _ in 0..<10 {
-            #expect(refusedRequest(pool, account, servedFirst: true) == nil)
-            clock.advance(by: .milliseconds(300))
+            #expect(refusedRequest(pool, account, servingFor: .milliseconds(300), clock: clock) == nil)
         }
         #expect(client.loginCount == 10)
+
+        // Serving a request or two within milliseconds of the login proves nothing.
+        var errors: [TokenLeaseError] = []
+        for _ in 0..<10 {
+            if let error = refusedRequest(pool, account, servingFor: .milliseconds(1), clock: clock) {
+                errors.append(error)
+            }
+        }
+        #expect(client.loginCount == 13)
+        #expect(errors.count == 7)
     }
 
     @Test("Tokens issued before the last removal are dropped at once: a restart kills the whole pool")

@@ -138,8 +138,8 @@ def test_an_install_that_refuses_every_token_gets_back_off_not_a_login_per_reque
     # A token that happens to be used within its millisecond serves once; everything else is 502.
     assert set(statuses) <= {200, 206, 502}, set(statuses)
     assert statuses.count(502) >= 0.9 * len(statuses)
-    # One token dropped outright, three confirmed dead, then back-off of 1 s, 2 s, ... (a token
-    # that served starts the count again): a dozen logins in 3 s, not one per request.
-    assert logins <= 20, f"{logins} logins for {len(statuses)} requests"
+    # One token dropped outright, three confirmed dead, then back-off of 1 s and 2 s: a handful of
+    # logins in 3 s, not one per request.
+    assert logins <= 8, f"{logins} logins for {len(statuses)} requests"
     status = requests.get(gateway.admin_url + "/status", timeout=5).json()
     assert "refused" in json.dumps(status)
