@@ -15,6 +15,7 @@ final class AccessLogBatch: @unchecked Sendable {
     private var pending: [UInt8] = []
     private var line: [UInt8] = []
     private var sink: (any LogSink)?
+    private var timestamps = AccessLogRecord.TimestampCache()
 
     init(loop: EventLoop) {
         self.loop = loop
@@ -24,7 +25,7 @@ final class AccessLogBatch: @unchecked Sendable {
 
     func append(_ record: AccessLogRecord, to sink: any LogSink) {
         line.removeAll(keepingCapacity: true)
-        record.write(into: &line)
+        record.write(into: &line, timestamps: &timestamps)
         if pending.count + line.count > Self.maximumBytes { write() }
         if line.count > Self.maximumBytes {
             // A line that long (a path full of escapes) goes out on its own.

@@ -115,9 +115,16 @@ public struct AccessLogRecord: Sendable, Equatable {
 
     /// Appends the JSON line, newline included.
     public func write(into buffer: inout [UInt8]) {
+        var timestamps = TimestampCache()
+        write(into: &buffer, timestamps: &timestamps)
+    }
+
+    /// Appends the JSON line, reusing the date and time of day formatted for an earlier line of
+    /// the same second (a loop's batch keeps one cache for all its lines).
+    func write(into buffer: inout [UInt8], timestamps: inout TimestampCache) {
         buffer.reserveCapacity(buffer.count + 320 + path.utf8.count)
         appendLiteral("{\"time\":\"", to: &buffer)
-        AccessLogRecord.appendTimestamp(unixMilliseconds, to: &buffer)
+        AccessLogRecord.appendTimestamp(unixMilliseconds, to: &buffer, cache: &timestamps)
         appendLiteral("\",\"requestId\":", to: &buffer)
         AccessLogRecord.appendJSONString(requestID, to: &buffer)
         appendLiteral(",\"remote\":", to: &buffer)
@@ -222,10 +229,33 @@ public struct AccessLogRecord: Sendable, Equatable {
         appendPadded(microseconds % 1000, width: 3, to: &buffer)
     }
 
+    /// "2024-05-01T12:34:56." of the second last formatted.
+    struct TimestampCache {
+        var second = Int64.min
+        var prefix: [UInt8] = []
+    }
+
     /// RFC 3339 UTC with milliseconds: 2024-05-01T12:34:56.789Z.
     static func appendTimestamp(_ unixMilliseconds: Int64, to buffer: inout [UInt8]) {
+        var cache = TimestampCache()
+        appendTimestamp(unixMilliseconds, to: &buffer, cache: &cache)
+    }
+
+    static func appendTimestamp(_ unixMilliseconds: Int64, to buffer: inout [UInt8], cache: inout TimestampCache) {
         let milliseconds = unixMilliseconds.modulo(1000)
         let totalSeconds = (unixMilliseconds - milliseconds) / 1000
+        if cache.second != totalSeconds {
+            cache.second = totalSeconds
+            cache.prefix.removeAll(keepingCapacity: true)
+            appendDateAndTime(ofSecond: totalSeconds, to: &cache.prefix)
+        }
+        buffer.append(contentsOf: cache.prefix)
+        appendPadded(milliseconds, width: 3, to: &buffer)
+        buffer.append(UInt8(ascii: "Z"))
+    }
+
+    /// "2024-05-01T12:34:56." for a count of seconds since 1970.
+    private static func appendDateAndTime(ofSecond totalSeconds: Int64, to buffer: inout [UInt8]) {
         let secondsOfDay = totalSeconds.modulo(86_400)
         let days = (totalSeconds - secondsOfDay) / 86_400
         let (year, month, day) = civilDate(daysSinceEpoch: days)
@@ -241,8 +271,6 @@ public struct AccessLogRecord: Sendable, Equatable {
         buffer.append(UInt8(ascii: ":"))
         appendPadded(secondsOfDay % 60, width: 2, to: &buffer)
         buffer.append(UInt8(ascii: "."))
-        appendPadded(milliseconds, width: 3, to: &buffer)
-        buffer.append(UInt8(ascii: "Z"))
     }
 
     /// Proleptic Gregorian date of a day count since 1970-01-01 (the well-known era-based method:
@@ -266,21 +294,22 @@ public struct AccessLogRecord: Sendable, Equatable {
             appendPadded(0 - value, width: width, to: &buffer)
             return
         }
-        var digits = 1
-        var rest = value / 10
-        while rest > 0 {
-            digits += 1
-            rest /= 10
-        }
-        let count = max(digits, width)
-        let start = buffer.count
-        buffer.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: count))
-        var remaining = value
-        var position = start + count - 1
-        while remaining > 0 {
-            buffer[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
-            remaining /= 10
-            position -= 1
+        // Digits are written backwards into 24 bytes on the stack (Int64.max has 19), then
+        // appended in one piece.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { raw in
+            var position = raw.count
+            var remaining = UInt64(value)
+            repeat {
+                position -= 1
+                raw[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
+                remaining /= 10
+            } while remaining > 0
+            while raw.count - position < min(width, raw.count) {
+                position -= 1
+                raw[position] = UInt8(ascii: "0")
+            }
+            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[position...]))
         }
     }
 

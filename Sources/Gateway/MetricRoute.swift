@@ -23,11 +23,25 @@ enum MetricRoute: Int, CaseIterable, Sendable {
 
     /// Classifies a request path (no query). Compares bytes; allocates nothing.
     static func classify(path: String) -> MetricRoute {
+        if let route = path.utf8.withContiguousStorageIfAvailable(classify(bytes:)) { return route }
         var utf8 = path.utf8[...]
         guard utf8.starts(with: apiPrefix) else { return .other }
         utf8 = utf8.dropFirst(apiPrefix.count)
         let segment = utf8.prefix { $0 != UInt8(ascii: "/") }
         for (name, route) in named where segment.elementsEqual(name) {
+            return route
+        }
+        return .other
+    }
+
+    /// `classify(path:)` over contiguous bytes: the segment's length picks the candidates.
+    private static func classify(bytes: UnsafeBufferPointer<UInt8>) -> MetricRoute {
+        guard bytes.count >= apiPrefix.count, bytes.prefix(apiPrefix.count).elementsEqual(apiPrefix) else {
+            return .other
+        }
+        let rest = UnsafeBufferPointer(rebasing: bytes[apiPrefix.count...])
+        let segment = UnsafeBufferPointer(rebasing: rest[..<(rest.firstIndex(of: UInt8(ascii: "/")) ?? rest.count)])
+        for (name, route) in named where name.count == segment.count && segment.elementsEqual(name) {
             return route
         }
         return .other

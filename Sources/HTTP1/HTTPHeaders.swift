@@ -42,7 +42,7 @@ public struct HTTPField: Sendable, Equatable {
         if valueIsLatin1 {
             for scalar in value.unicodeScalars { buffer.append(UInt8(truncatingIfNeeded: scalar.value)) }
         } else {
-            buffer.append(contentsOf: value.utf8)
+            buffer.appendUTF8(value)
         }
     }
 }

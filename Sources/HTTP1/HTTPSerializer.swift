@@ -7,9 +7,9 @@ public enum HTTPSerializer {
 
     /// Appends `method SP target SP version CRLF`, the fields and the empty line.
     public static func writeHead(_ head: HTTPRequestHead, into buffer: inout [UInt8]) {
-        buffer.append(contentsOf: head.method.utf8)
+        buffer.appendUTF8(head.method)
         buffer.append(ASCII.space)
-        buffer.append(contentsOf: head.target.utf8)
+        buffer.appendUTF8(head.target)
         buffer.append(ASCII.space)
         writeVersion(head.version, into: &buffer)
         buffer.append(contentsOf: crlf)
@@ -23,7 +23,7 @@ public enum HTTPSerializer {
         buffer.append(ASCII.space)
         writeStatus(head.status, into: &buffer)
         buffer.append(ASCII.space)
-        buffer.append(contentsOf: (head.reason.isEmpty ? reasonPhrase(for: head.status) : head.reason).utf8)
+        buffer.appendUTF8(head.reason.isEmpty ? reasonPhrase(for: head.status) : head.reason)
         buffer.append(contentsOf: crlf)
         writeFields(head.headers, into: &buffer)
     }
@@ -103,7 +103,7 @@ public enum HTTPSerializer {
 
     private static func writeFields(_ headers: HTTPHeaders, into buffer: inout [UInt8]) {
         for field in headers.fields {
-            buffer.append(contentsOf: field.name.utf8)
+            buffer.appendUTF8(field.name)
             buffer.append(ASCII.colon)
             buffer.append(ASCII.space)
             field.appendValueBytes(to: &buffer)
@@ -141,5 +141,15 @@ public enum HTTPSerializer {
             buffer.append(digits.utf8Start[(value >> shift) & 0xF])
             shift -= 4
         }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends the UTF-8 bytes of `text` in one copy when its storage is contiguous (every native
+    /// string), instead of the generic sequence append.
+    @inlinable
+    public mutating func appendUTF8(_ text: String) {
+        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { append(contentsOf: $0) }
+        if copied == nil { append(contentsOf: text.utf8) }
     }
 }

@@ -60,6 +60,30 @@ struct AccessLogRecordTests {
         #expect(format(4_107_542_399_999) == "2100-02-28T23:59:59.999Z")
         #expect(format(-1) == "1969-12-31T23:59:59.999Z")
         #expect(format(1_709_251_199_000) == "2024-02-29T23:59:59.000Z")
+
+        // One cache across many lines (as a loop's batch keeps it) formats each exactly as a fresh
+        // one: within a second, across seconds and days, and when the clock steps back.
+        var cache = AccessLogRecord.TimestampCache()
+        for milliseconds: Int64 in [1_709_251_199_000, 1_709_251_199_998, 1_709_251_200_001, 1_709_251_199_500,
+                                    -1, 0, 86_399_999, 86_400_000, 86_400_000, 1_714_566_896_789] {
+            var buffer: [UInt8] = []
+            AccessLogRecord.appendTimestamp(milliseconds, to: &buffer, cache: &cache)
+            #expect(String(decoding: buffer, as: UTF8.self) == format(milliseconds), "\(milliseconds)")
+        }
+    }
+
+    @Test("Numbers are padded to their width and never cut")
+    func padding() {
+        func padded(_ value: Int64, _ width: Int) -> String {
+            var buffer: [UInt8] = []
+            AccessLogRecord.appendPadded(value, width: width, to: &buffer)
+            return String(decoding: buffer, as: UTF8.self)
+        }
+        #expect(padded(7, 3) == "007")
+        #expect(padded(0, 1) == "0")
+        #expect(padded(12345, 2) == "12345")
+        #expect(padded(-42, 4) == "-0042")
+        #expect(padded(Int64.max, 1) == "9223372036854775807")
     }
 
     @Test("The path is logged without query or fragment, and long paths are cut",
