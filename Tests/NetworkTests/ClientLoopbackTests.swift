@@ -353,10 +353,13 @@ struct ClientLoopbackTests {
     @Test("requests beyond maxConnectionsPerLoop wait for a connection and all complete")
     func connectionCapWithWaiters() async throws {
         let active = Mutex((now: 0, peak: 0))
+        // The upstream holds every request until the test has seen the queue, so a slow start of
+        // the client tasks on a loaded machine cannot empty the queue before it is looked at.
+        let gate = DispatchSemaphore(value: 0)
         let upstream = try ClientTestUpstream { connection, _ in
             while connection.readRequest() != nil {
                 active.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
-                usleep(50_000)
+                _ = gate.wait(timeout: .now() + 10)
                 active.withLock { $0.now -= 1 }
                 connection.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             }
@@ -368,9 +371,16 @@ struct ClientLoopbackTests {
 
         let waiting = try await withThrowingTaskGroup(of: String?.self) { tasks in
             for _ in 0..<6 { tasks.addTask { await clientFetch(client, on: loop).bodyText } }
-            // While the first two are being served, the other four wait in the queue.
-            try await Task.sleep(for: .milliseconds(20))
-            let waiting = try loop.runAndWait { client.pool(for: loop).waiterCount }
+            // While the first two are held by the upstream, the other four wait in the queue.
+            var waiting = 0
+            let deadline = ContinuousClock.now + .seconds(5)
+            while waiting < 4, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+                waiting = try loop.runAndWait { client.pool(for: loop).waiterCount }
+            }
+            try await Task.sleep(for: .milliseconds(50))  // nothing more may arrive: 6 is all there is
+            waiting = try loop.runAndWait { client.pool(for: loop).waiterCount }
+            for _ in 0..<6 { gate.signal() }
             for try await body in tasks { #expect(body == "ok") }
             return waiting
         }
