@@ -9,15 +9,16 @@ public struct LegacyToken: Sendable, Hashable, CustomStringConvertible, CustomRe
     /// Increases with every token the account obtains; unique within the account.
     public let generation: UInt64
     public let account: AccountKey
+    /// The header value the legacy API expects (LEGACY_API.md, two-step login, step 5). Made once
+    /// per token, not per request.
+    public let authorizationHeaderValue: String
 
     public init(value: String, generation: UInt64, account: AccountKey) {
         self.value = value
         self.generation = generation
         self.account = account
+        authorizationHeaderValue = "TOKEN id=\"\(value)\""
     }
-
-    /// The header value the legacy API expects (LEGACY_API.md, two-step login, step 5).
-    public var authorizationHeaderValue: String { "TOKEN id=\"\(value)\"" }
 
     /// Eight hex digits of a 32-bit FNV-1a hash of the value: enough to tell tokens apart in a log,
     /// far too little to recover or guess a token from.
