@@ -94,8 +94,12 @@ struct ResponseHeadDecoder: HTTPHeadDecoder {
         let headers = try HeaderFieldParser.parseFields(
             head, from: lineEnd + 2, expectedCount: fieldLines, section: .head, positions: &positions)
         // Checked for every response, even those whose body length the fields do not decide: a
-        // malformed framing field is forwarded downstream otherwise.
-        let declared = try MessageFraming.declaredFraming(headers: headers, positions: positions, version: version)
+        // malformed framing field is forwarded downstream otherwise. Only the transfer codings of
+        // a response without a body may be any (a HEAD or 304 answer names what a GET's would
+        // use): there is no body whose coding could be lost.
+        let bodiless = status == 204 || status == 304 || (status >= 200 && expectedResponseToHEAD.first == true)
+        let declared = try MessageFraming.declaredFraming(headers: headers, positions: positions, version: version,
+                                                          anyTransferCoding: bodiless)
         let responseHead = HTTPResponseHead(status: status, reason: reason, version: version, headers: headers)
 
         // RFC 9112 section 6.3 item 1: 1xx, 204 and 304 responses and responses to HEAD end
@@ -134,6 +138,8 @@ struct ExpectationQueue: Sendable {
         }
         items.append(item)
     }
+
+    var first: Bool? { head < items.count ? items[head] : nil }
 
     mutating func removeFirst() -> Bool? {
         guard head < items.count else { return nil }

@@ -10,8 +10,12 @@ enum DeclaredFraming: Equatable {
 /// The framing rules that let a proxy and an upstream disagree about where a message ends when
 /// applied loosely; every ambiguity is rejected (RFC 9112 sections 6.1, 6.3 and 11.2).
 enum MessageFraming {
+    /// `anyTransferCoding`: for a response that has no body whatever its fields say (to HEAD, 204,
+    /// 304); its Transfer-Encoding may then name any codings, but still not come with
+    /// Content-Length or in HTTP/1.0.
     static func declaredFraming(
-        headers: HTTPHeaders, positions: FramingFieldPositions, version: HTTPVersion
+        headers: HTTPHeaders, positions: FramingFieldPositions, version: HTTPVersion,
+        anyTransferCoding: Bool = false
     ) throws(HTTPParseError) -> DeclaredFraming {
         if !positions.transferEncoding.isEmpty {
             // RFC 9112 section 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
@@ -25,7 +29,9 @@ enum MessageFraming {
                 throw HTTPParseError(.contentLengthWithTransferEncoding,
                                      "Content-Length together with Transfer-Encoding (RFC 9112 section 6.1).")
             }
-            try checkTransferCodings(headers: headers, positions: positions.transferEncoding)
+            if !anyTransferCoding {
+                try checkTransferCodings(headers: headers, positions: positions.transferEncoding)
+            }
             return .chunked
         }
         if !positions.contentLength.isEmpty {

@@ -56,7 +56,7 @@ public final class TokenAccount: Sendable {
         }
     }
 
-    /// Removes exactly this token if it is still current and not trusted as fresh.
+    /// Removes this token (and the account's others) if it is still current and not trusted as fresh.
     func invalidate(_ token: LegacyToken, now: UInt64) -> TokenAccountStateMachine<TokenWaiter>.RejectionVerdict {
         machine.withLock { $0.invalidate(token, now: now) }
     }

@@ -239,30 +239,36 @@ struct TokenAccountStateMachine<Waiter> {
 
     // MARK: Invalidation
 
-    /// Removes exactly this token if the account still holds it (compare-and-swap on the
-    /// generation), unless it was issued after the last removal and that removal is more recent
-    /// than `freshTokenTrust`: then the upstream refuses the request, not the token, and dropping
-    /// it would only cost one login per request.
+    /// Removes this token, and with it every other token the account holds, if the account still
+    /// holds it (compare-and-swap on the generation: a late 401 for a token already replaced
+    /// removes nothing), unless it was issued after the last removal and that removal is more
+    /// recent than `freshTokenTrust`: then the upstream refuses the request, not the token, and
+    /// dropping it would only cost one login per request.
     mutating func invalidate(_ token: LegacyToken, now: UInt64) -> RejectionVerdict {
         guard token.account == key, let held = heldToken(generation: token.generation) else { return .stale }
         if let last = lastRejectionAt, held.issuedAt >= last,
            now &- last < policy.freshTokenTrust.nanosecondsClamped {
             return .keptFresh
         }
-        let removed = removeTokens { $0.token.generation == token.generation }
+        // The account's other tokens go with it: they all predate this refusal, and a restart that
+        // killed one killed them all; a replay that picked up a dead sibling would fail. (Expiry is
+        // renewed ahead of, so a refusal of a token that is not fresh is nearly always a restart;
+        // the cost otherwise is a few logins.)
+        let removed = removeTokens { _ in true }
         invalidatedTokens += removed
         lastRejectionAt = now
         return .removed
     }
 
-    /// The upstream confirmed that this token is dead (a check answered 401): removes it whatever
-    /// its age. False when it is no longer held. Fresh tokens dying again and again put the
+    /// The upstream confirmed that this token is dead (a check answered 401): removes it, and the
+    /// account's other tokens, whatever their age. False when it is no longer held. Fresh tokens dying again and again put the
     /// account into back-off (`TokenPolicy.freshTokenDeathsBeforeBackoff`).
     /// `hadServed`: the upstream answered at least one request made with the token.
     mutating func removeChecked(_ token: LegacyToken, now: UInt64, hadServed: Bool,
                                 backoffJitterFraction: Double) -> Bool {
         guard token.account == key, let held = heldToken(generation: token.generation) else { return false }
-        let removed = removeTokens { $0.token.generation == token.generation }
+        // As in `invalidate`: what killed this token most likely killed its siblings too.
+        let removed = removeTokens { _ in true }
         invalidatedTokens += removed
         lastRejectionAt = now
         if hadServed, now &- held.issuedAt >= policy.provenTokenLife.nanosecondsClamped {

@@ -49,8 +49,9 @@ public struct TokenPoolShutdownReport: Sendable, Equatable {
 }
 
 /// Session tokens of the legacy login, per account: single-flight logins, rotation over up to
-/// `poolSize` tokens, background renewal ahead of expiry, invalidation of exactly the rejected
-/// token, classified login failures with back-off, restart detection, logout on shutdown.
+/// `poolSize` tokens, background renewal ahead of expiry, invalidation when a current token is
+/// rejected (compare-and-swap on its generation; the account's other tokens go with it),
+/// classified login failures with back-off, restart detection, logout on shutdown.
 ///
 /// See `TokenPolicy` for every knob and `TokenAccountStateMachine` for the transitions.
 public final class TokenPool: Sendable {

@@ -82,10 +82,12 @@ struct GatewayForwardingTests {
         #expect(logins == 1)
     }
 
-    @Test("an upstream restart mid-traffic fails no request: invalidate, log in again, replay")
-    func restartMidTraffic() async throws {
+    @Test("an upstream restart mid-traffic fails no request: invalidate, log in again, replay",
+          arguments: [1, 3])
+    func restartMidTraffic(poolSize: Int) async throws {
         let upstream = try ServedLegacyTopdesk()
-        let harness = try GatewayHarness(upstreamPort: upstream.apiPort)
+        // With several tokens, the replay after a 401 must not pick a sibling the restart killed.
+        let harness = try GatewayHarness(upstreamPort: upstream.apiPort) { $0.tokens.poolSize = poolSize }
         let key = try harness.issueAPIKey()
         let failures = Shared<[Int]>([])
         let running = Shared(true)

@@ -139,6 +139,14 @@ let validCases: [ValidCase] = [
               "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
               [response(200, "OK", [("Content-Length", "100")]),
                response(200, "OK", [("Content-Length", "2")], body: "ok")]),
+    ValidCase("a bodiless answer may name any transfer coding: there is no body to lose it from",
+              .responses(methods: ["HEAD", "GET", "GET"]),
+              "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                  + "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                  + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+              [response(200, "OK", [("Transfer-Encoding", "gzip, chunked")]),
+               response(304, "Not Modified", [("Transfer-Encoding", "gzip, chunked")]),
+               response(200, "OK", [("Content-Length", "2")], body: "ok")]),
     ValidCase("100 Continue then 200", .responses(methods: ["POST"]),
               "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
               [informational(100, "Continue", []), response(200, "OK", [("Content-Length", "2")], body: "ok")]),

@@ -233,6 +233,23 @@ struct HTTPServerTests {
         }
     }
 
+    @Test("a client still uploading a refused body past the linger timeout is drained, not reset, and reads the answer")
+    func refusedSlowUploadIsDrained() throws {
+        try withServer(handler: { _, responder in responder.respond(.ok(), body: []) },
+                       refuses: { _ in true }) { _, port in
+            let client = try RawHTTPClient(port: port)
+            try client.send("PUT /refused HTTP/1.1\r\nHost: test\r\nContent-Length: 30000\r\n\r\n")
+            // 3 s of upload in slices, longer than the 2 s linger timeout, shorter than its 30 s cap.
+            for _ in 0..<10 {
+                try client.send([UInt8](repeating: 120, count: 3000))
+                usleep(300_000)
+            }
+            let answer = try client.readResponse()
+            #expect(answer.head.status == 401)
+            #expect(client.readsEOF())
+        }
+    }
+
     @Test("Expect: 100-continue gets the interim response before the body is sent")
     func expectContinue() throws {
         try withServer(handler: Self.echoPath) { _, port in

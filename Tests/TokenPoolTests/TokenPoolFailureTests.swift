@@ -164,7 +164,7 @@ struct TokenPoolFailureTests {
         #expect(errors.count == 7)
     }
 
-    @Test("Tokens issued before the last removal are dropped at once: a restart kills the whole pool")
+    @Test("A refused token takes the account's other tokens along: a replay gets a new one")
     func olderTokensGoAtOnce() throws {
         var policy = TokenPolicy()
         policy.poolSize = 2
@@ -181,7 +181,12 @@ struct TokenPoolFailureTests {
         let first = try #require(tokens.first { $0.value == "token-1" })
         let second = try #require(tokens.first { $0.value == "token-2" })
         #expect(pool.invalidate(first) == .invalidated)
-        #expect(pool.invalidate(second) == .invalidated)
+        // Whatever killed token-1 (a restart) killed token-2 too.
+        #expect(account.immediateToken() == nil)
+        #expect(pool.invalidate(second) == .alreadyGone)
+        let replay = LeaseResults()
+        account.leaseNow(into: replay)
+        #expect(replay.tokens == ["token-3"])
         #expect(client.checks.isEmpty)
     }
 

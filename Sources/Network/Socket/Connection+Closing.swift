@@ -34,11 +34,26 @@ extension Connection {
             closeNow(error: nil)
             return
         }
-        lingerTimer = loop.scheduleTimer(after: lingerTimeout) { [unowned self] in
-            lingerTimer = nil
-            closeNow(error: nil)
-        }
+        lingerStartedAt = loop.now
+        lastLingerReadAt = lingerStartedAt
+        armLingerTimer(at: lingerStartedAt &+ lingerTimeout.nanoseconds)
         scheduleRead()
+    }
+
+    /// Closes at `deadline` unless the peer sent something meanwhile: then the wait starts again
+    /// from its last bytes, up to `maxLingerDuration` after lingering began.
+    private func armLingerTimer(at deadline: UInt64) {
+        lingerTimer = loop.scheduleTimer(at: deadline) { [unowned self] in
+            lingerTimer = nil
+            let idleDeadline = lastLingerReadAt &+ lingerTimeout.nanoseconds
+            let finalDeadline = lingerStartedAt &+ maxLingerDuration.nanoseconds
+            let next = min(idleDeadline, finalDeadline)
+            if next > loop.now {
+                armLingerTimer(at: next)
+            } else {
+                closeNow(error: nil)
+            }
+        }
     }
 
     /// Releases everything now and tells the delegate.

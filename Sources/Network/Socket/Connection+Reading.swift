@@ -60,6 +60,8 @@ extension Connection {
                 // After a close request (and while lingering) input is read only to be discarded.
                 if state == .open && !closeRequested {
                     delegate?.connection(self, didRead: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+                } else if state == .lingering {
+                    lastLingerReadAt = loop.now
                 }
                 // A short read emptied the socket buffer; the next arrival raises a new edge, so
                 // the read that would return EAGAIN is skipped. Not so once the peer's FIN may be

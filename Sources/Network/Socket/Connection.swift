@@ -108,8 +108,13 @@ public final class Connection: LoopSelectable {
     public var lowWaterMark = 64 * 1024
     /// Close with `.timedOut(.write)` when pending output makes no progress this long (default off).
     public var writeTimeout: Duration?
-    /// How long `close(.afterFlush)` waits for the peer's EOF after shutting down output (default 2 s).
+    /// How long `close(.afterFlush)` waits for the peer's EOF after shutting down output, counted
+    /// from the last bytes the peer sent: a client still uploading a body the server refused keeps
+    /// the connection open (its bytes discarded) until it is done and reads the answer, as long as
+    /// it sends something this often (default 2 s), for at most `maxLingerDuration`.
     public var lingerTimeout: Duration = .seconds(2)
+    /// The longest a closing connection drains a peer that keeps sending (default 30 s).
+    public var maxLingerDuration: Duration = .seconds(30)
 
     // Readiness as last seen (edge-triggered: true until a call hits EAGAIN).
     var socketReadable = false
@@ -147,6 +152,8 @@ public final class Connection: LoopSelectable {
     var connectTimer: TimerID?
     var writeTimer: TimerID?
     var lingerTimer: TimerID?
+    var lingerStartedAt: UInt64 = 0
+    var lastLingerReadAt: UInt64 = 0
     var lastWriteProgress: UInt64 = 0
 
     init(fd: Int32, remoteAddress: SocketAddress, loop: EventLoop, state: State) {
