@@ -70,15 +70,17 @@ public final class CredentialVerifier: Sendable {
                                   maximumRejectedEntries: configuration.maximumFailureEntries)
     }
 
-    /// Verifies an API key as presented in `Authorization: Bearer` or `X-API-Key`.
-    public func verify(apiKey: String) -> Verification {
+    /// Verifies an API key as presented in `Authorization: Bearer` or `X-API-Key`. `counted`:
+    /// whether the cache lookup shows in `cacheLookupCounts` (false for a second check of the
+    /// same request).
+    public func verify(apiKey: String, counted: Bool = true) -> Verification {
         // Anything that is not shaped like our keys is refused before hashing or locking.
         guard APIKeyFormat.isWellFormed(apiKey) else {
             return .invalid
         }
         let now = clock()
         let cacheKey = SecretHashing.cacheKey(apiKey: apiKey)
-        if let verification = cachedVerification(cacheKey, now: now) {
+        if let verification = cachedVerification(cacheKey, now: now, counted: counted) {
             return verification
         }
         guard let (id, secret) = APIKeyFormat.split(apiKey) else {
@@ -102,14 +104,14 @@ public final class CredentialVerifier: Sendable {
     }
 
     /// Verifies HTTP Basic `login:password` against the application passwords of `login`.
-    public func verify(login: String, password: String) -> Verification {
+    public func verify(login: String, password: String, counted: Bool = true) -> Verification {
         guard AppPasswordFormat.isWellFormed(password), !login.isEmpty,
               login.utf8.count <= CredentialStore.maximumLoginLength else {
             return .invalid
         }
         let now = clock()
         let cacheKey = SecretHashing.cacheKey(login: login, password: password)
-        if let verification = cachedVerification(cacheKey, now: now) {
+        if let verification = cachedVerification(cacheKey, now: now, counted: counted) {
             return verification
         }
         let found: (credentials: [CredentialStore.StoredCredential], revision: Int64)
@@ -159,11 +161,11 @@ public final class CredentialVerifier: Sendable {
 
     // MARK: Steps
 
-    private func cachedVerification(_ cacheKey: SecretDigest, now: Date) -> Verification? {
+    private func cachedVerification(_ cacheKey: SecretDigest, now: Date, counted: Bool) -> Verification? {
         let milliseconds = now.storeMilliseconds
         refreshIfDue(at: milliseconds)
         let revision = knownRevision.load(ordering: .acquiring)
-        switch cache.lookup(cacheKey, now: milliseconds, revision: revision) {
+        switch cache.lookup(cacheKey, now: milliseconds, revision: revision, counted: counted) {
         case .valid(let credential):
             return Self.judge(credential, now: now)
         case .rejected(let verification):

@@ -72,13 +72,14 @@ final class VerificationCache: Sendable {
     }
 
     /// The outcome remembered for `key`, if it is still fresh and from the current `revision`.
-    func lookup(_ key: SecretDigest, now: Int64, revision: Int64) -> Outcome? {
+    /// `counted`: whether the lookup shows in `lookupCounts`.
+    func lookup(_ key: SecretDigest, now: Int64, revision: Int64, counted: Bool = true) -> Outcome? {
         shard(for: key).state.withLock { shard -> Outcome? in
             guard let entry = shard.entries[key], entry.expiresAt > now, entry.revision == revision else {
-                shard.misses += 1
+                if counted { shard.misses += 1 }
                 return nil
             }
-            shard.hits += 1
+            if counted { shard.hits += 1 }
             return entry.outcome
         }
     }

@@ -99,6 +99,7 @@ final class AdminHandler: HTTPServerHandler {
             "loginAttempts": status.loginAttempts,
             "renewals": status.renewals,
             "invalidations": status.invalidations,
+            "freshTokensRefused": status.freshTokensRefused,
             "waiters": status.waiters,
         ]
         document["nextRenewalInSeconds"] = status.nextRenewalIn.map(seconds) ?? NSNull()

@@ -278,7 +278,10 @@ struct ConfigurationLoader {
         // pool handles that (`tokenPolicy` keeps the expiry margin to a tenth of the lifetime).
         tokens.lifetime = reader.duration(members, "lifetime", at: "tokens", default: .seconds(8 * 3600),
                                           range: .seconds(1) ... .seconds(7 * 86_400))
-        tokens.renewBefore = reader.duration(members, "renewBefore", at: "tokens", default: .seconds(300),
+        // Unset, it is 5 minutes, or a quarter of a lifetime shorter than 20 minutes, so that a short
+        // lifetime alone is a valid configuration.
+        tokens.renewBefore = reader.duration(members, "renewBefore", at: "tokens",
+                                             default: min(.seconds(300), tokens.lifetime / 4),
                                              range: .milliseconds(100) ... .seconds(7 * 86_400))
         if tokens.lifetime < .seconds(60) {
             reader.warning("tokens.lifetime", "under a minute: the gateway logs in again every few seconds "

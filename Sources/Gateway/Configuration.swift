@@ -122,7 +122,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         /// (under a minute draws a warning) to "7d". Default "8h".
         public var lifetime: Duration = .seconds(8 * 3600)
         /// `tokens.renewBefore`: background renewal starts this long (up to 20% more) before
-        /// expiry; at most 80% of the lifetime. Default "5m".
+        /// expiry; at most 80% of the lifetime. Default "5m", or a quarter of a lifetime under 20m.
         public var renewBefore: Duration = .seconds(300)
         /// `tokens.poolSize`: tokens held per account, requests spread over them. Default 1.
         public var poolSize = 1

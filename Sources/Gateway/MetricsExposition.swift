@@ -100,6 +100,10 @@ struct MetricsExposition {
                    "Tokens dropped because the upstream rejected them, by account.") {
             [([], String($0.status.invalidations))]
         }
+        perAccount("tokenbridge_fresh_tokens_refused_total", "counter",
+                   "Fresh tokens the upstream refused before they served, by account (three in a row: back-off).") {
+            [([], String($0.status.freshTokensRefused))]
+        }
         perAccount("tokenbridge_account_tokens", "gauge", "Usable tokens held, by account.") {
             [([], String($0.status.tokenCount))]
         }

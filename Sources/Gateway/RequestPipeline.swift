@@ -24,7 +24,10 @@ final class RequestPipeline: HTTPServerHandler {
         var outcome = RequestOutcome(request)
         // The configuration this request runs with, from start to end, whatever a reload does.
         let snapshot = snapshots[request.eventLoop]
-        switch admit(request.head, snapshot: snapshot, outcome: &outcome) {
+        // A request with a body was admitted on its head already (`refusalBeforeBody`), and its
+        // credential check counted in the cache metrics then.
+        switch admit(request.head, snapshot: snapshot, outcome: &outcome,
+                     countingCredentialCheck: !Self.announcesBody(request.head)) {
         case .refuse(let refusal):
             respond(refusal, to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
         case .logout:
@@ -44,7 +47,8 @@ final class RequestPipeline: HTTPServerHandler {
     func refusalBeforeBody(_ request: HTTPServerRequest) -> ((HTTPResponder) -> Void)? {
         var outcome = RequestOutcome(request)
         let snapshot = snapshots[request.eventLoop]
-        guard case .refuse(let refusal) = admit(request.head, snapshot: snapshot, outcome: &outcome) else {
+        guard case .refuse(let refusal) = admit(request.head, snapshot: snapshot, outcome: &outcome,
+                                                countingCredentialCheck: true) else {
             return nil
         }
         return { [self] responder in
@@ -60,8 +64,20 @@ final class RequestPipeline: HTTPServerHandler {
         case forward(AccountRoute)
     }
 
-    private func admit(_ head: HTTPRequestHead, snapshot: PipelineSnapshot,
-                       outcome: inout RequestOutcome) -> Admission {
+    /// Whether the server asked `refusalBeforeBody` about this head: it announces a body (the
+    /// parser has checked the framing fields, so a Transfer-Encoding means chunked).
+    private static func announcesBody(_ head: HTTPRequestHead) -> Bool {
+        for field in head.headers.fields {
+            if field.name.equalsIgnoringASCIICase("Transfer-Encoding") { return true }
+            if field.name.equalsIgnoringASCIICase("Content-Length") {
+                return Int(field.value.trimmingOptionalWhitespace()).map { $0 > 0 } ?? true
+            }
+        }
+        return false
+    }
+
+    private func admit(_ head: HTTPRequestHead, snapshot: PipelineSnapshot, outcome: inout RequestOutcome,
+                       countingCredentialCheck: Bool) -> Admission {
         // The path as the install reads it (an absolute-form target reduced to its path), read
         // once for the session-endpoint check here and the readability check in step 4. nil when
         // the target has no path to forward; `readablePath` nil when the path cannot be read
@@ -80,7 +96,7 @@ final class RequestPipeline: HTTPServerHandler {
 
         // 3. Authenticate the client's credential.
         let credential: Credential
-        switch authenticate(head.headers, verifier: snapshot.verifier) {
+        switch authenticate(head.headers, verifier: snapshot.verifier, counted: countingCredentialCheck) {
         case .success(let verified):
             credential = verified
         case .failure(let refusal):
@@ -115,8 +131,8 @@ final class RequestPipeline: HTTPServerHandler {
 
     /// Finds and verifies the presented credential. Unknown, wrong, revoked and expired all answer
     /// the same 401 (telling them apart would help someone guessing keys).
-    private func authenticate(_ headers: HTTPHeaders,
-                              verifier: CredentialVerifier) -> Result<Credential, GatewayErrorResponse> {
+    private func authenticate(_ headers: HTTPHeaders, verifier: CredentialVerifier,
+                              counted: Bool) -> Result<Credential, GatewayErrorResponse> {
         let verification: Verification
         switch PresentedCredential(headers: headers) {
         case .none:
@@ -127,9 +143,9 @@ final class RequestPipeline: HTTPServerHandler {
         case .ambiguous:
             return .failure(.unauthorized("more than one credential: send one Authorization or X-API-Key field"))
         case .apiKey(let key):
-            verification = verifier.verify(apiKey: key)
+            verification = verifier.verify(apiKey: key, counted: counted)
         case .basic(let login, let password):
-            verification = verifier.verify(login: login, password: password)
+            verification = verifier.verify(login: login, password: password, counted: counted)
         }
         switch verification {
         case .valid(let credential):

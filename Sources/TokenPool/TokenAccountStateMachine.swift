@@ -101,6 +101,7 @@ struct TokenAccountStateMachine<Waiter> {
     /// Fresh tokens confirmed dead in a row without having served a single request, and when the
     /// last one was; see `TokenPolicy.freshTokenDeathsBeforeBackoff`.
     private var freshTokenDeaths = 0
+    private var freshTokensRefused = 0
     private var lastFreshTokenDeathAt: UInt64 = 0
     private var nextGeneration: UInt64 = 1
     private var nextLoginID: UInt64 = 1
@@ -291,6 +292,7 @@ struct TokenAccountStateMachine<Waiter> {
             freshTokenDeaths = 0
             return
         }
+        freshTokensRefused += 1
         let inARow = freshTokenDeaths > 0 && now &- lastFreshTokenDeathAt < trust &* 2
         freshTokenDeaths = inARow ? freshTokenDeaths + 1 : 1
         lastFreshTokenDeathAt = now
@@ -466,6 +468,7 @@ struct TokenAccountStateMachine<Waiter> {
         status.loginAttempts = loginAttempts
         status.renewals = renewals
         status.invalidations = invalidatedTokens
+        status.freshTokensRefused = freshTokensRefused
         switch lastLogin {
         case nil:
             break

@@ -42,6 +42,9 @@ public struct TokenAccountStatus: Sendable, Equatable {
     public var renewals = 0
     /// Tokens dropped because the upstream rejected them, since the pool started.
     public var invalidations = 0
+    /// Of those, fresh tokens the upstream refused before they proved themselves (see
+    /// `TokenPolicy.freshTokenDeathsBeforeBackoff`), since the pool started.
+    public var freshTokensRefused = 0
 
     public init(account: AccountKey) {
         self.account = account

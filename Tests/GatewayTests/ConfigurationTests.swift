@@ -237,6 +237,14 @@ struct ConfigurationTests {
         let tooShort = minimalConfiguration.replacingOccurrences(
             of: "  accounts: [", with: "  tokens: { lifetime: \"500ms\", renewBefore: \"2s\" },\n  accounts: [")
         #expect(fixture.errors(tooShort) == ["tokens.lifetime: must be from 1s to 7d"])
+
+        // A short lifetime alone is enough: renewal then starts a quarter of it ahead.
+        let lifetimeOnly = minimalConfiguration.replacingOccurrences(
+            of: "  accounts: [", with: "  tokens: { lifetime: \"3s\" },\n  accounts: [")
+        #expect(try fixture.load(lifetimeOnly).tokens.renewBefore == .milliseconds(750))
+        let hour = minimalConfiguration.replacingOccurrences(
+            of: "  accounts: [", with: "  tokens: { lifetime: \"1h\" },\n  accounts: [")
+        #expect(try fixture.load(hour).tokens.renewBefore == .seconds(300))
     }
 
     @Test("A file that is not JSON5 or has no upstreams is reported as such")

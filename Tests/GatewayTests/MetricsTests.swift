@@ -91,6 +91,24 @@ struct MetricsTests {
         #expect(text.contains("tokenbridge_token_renewals_total{account=\"ops\"} 0"))
     }
 
+    @Test("a request with a body counts one credential check, though its head is checked before the body")
+    func bodyRequestsCountOneCredentialCheck() async throws {
+        let simulator = try ServedLegacyTopdesk()
+        let harness = try GatewayHarness(upstreamPort: simulator.apiPort)
+        let key = try harness.issueAPIKey()
+        let body = Array("{\"briefDescription\": \"Counted once\"}".utf8)
+        for _ in 0..<3 {
+            let response = await harness.send("PUT", "/tas/api/incidents/number/I%201602%20001", key: key,
+                                              headers: [("Content-Type", "application/json")], body: body)
+            #expect(response.status == 200)
+        }
+        let text = await harness.admin.send("GET", "/metrics").text
+        _ = await harness.stop()
+        await simulator.stop()
+        #expect(Self.sample("tokenbridge_credential_cache_misses_total", in: text) == 1)
+        #expect(Self.sample("tokenbridge_credential_cache_hits_total", in: text) == 2)
+    }
+
     @Test("renewals ahead of expiry show in /metrics, and open upstream connections are counted")
     func renewalMetrics() async throws {
         let simulator = try ServedLegacyTopdesk()

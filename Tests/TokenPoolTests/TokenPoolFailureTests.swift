@@ -106,6 +106,8 @@ struct TokenPoolFailureTests {
             return
         }
         #expect(retryAfter > .milliseconds(900) && retryAfter <= .seconds(1))
+        #expect(account.status().freshTokensRefused == 3)
+        #expect(account.status().phase == .backingOff)
 
         // After the back-off one more login, one more death, and a back-off twice as long.
         clock.advance(by: .seconds(1))

@@ -143,3 +143,6 @@ def test_an_install_that_refuses_every_token_gets_back_off_not_a_login_per_reque
     assert logins <= 8, f"{logins} logins for {len(statuses)} requests"
     status = requests.get(gateway.admin_url + "/status", timeout=5).json()
     assert "refused" in json.dumps(status)
+    metrics = requests.get(gateway.admin_url + "/metrics", timeout=5).text
+    refused = [line for line in metrics.splitlines() if line.startswith("tokenbridge_fresh_tokens_refused_total{")]
+    assert refused and int(refused[0].rsplit(" ", 1)[1]) >= 3, refused
