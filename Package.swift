@@ -47,6 +47,7 @@ let package = Package(
         .testTarget(name: "CredentialsTests", dependencies: ["Credentials"]),
         .testTarget(name: "TokenPoolTests", dependencies: ["TokenPool", "Network", "HTTP1", "LegacyTopdesk"]),
         .testTarget(name: "LegacyTopdeskTests", dependencies: ["LegacyTopdesk", "Network", "HTTP1"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "LegacyTopdesk", "Network", "HTTP1", "Credentials", "TokenPool"]),
+        .testTarget(name: "GatewayTests",
+                    dependencies: ["Gateway", "LegacyTopdesk", "Network", "HTTP1", "Credentials", "TokenPool"]),
     ]
 )

@@ -108,8 +108,9 @@ public struct AccessLogRecord: Sendable, Equatable {
         if start == 0, end == count, count <= maximumPathLength { return target }
         let utf8 = target.utf8
         let cut = end - start > maximumPathLength
-        let slice = utf8[utf8.index(utf8.startIndex, offsetBy: start)..<utf8.index(utf8.startIndex,
-                                                                             offsetBy: cut ? start + maximumPathLength : end)]
+        let lower = utf8.index(utf8.startIndex, offsetBy: start)
+        let upper = utf8.index(utf8.startIndex, offsetBy: cut ? start + maximumPathLength : end)
+        let slice = utf8[lower..<upper]
         return cut ? String(decoding: slice, as: UTF8.self) + "..." : String(decoding: slice, as: UTF8.self)
     }
 
@@ -198,7 +199,8 @@ public struct AccessLogRecord: Sendable, Equatable {
             case 0x00..<0x20, 0x7F: appendUnicodeEscape(UInt16(byte), to: &buffer)
             default:
                 // 0xE2: U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8.
-                if index + 2 < bytes.count, bytes[index + 1] == 0x80, bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9 {
+                if index + 2 < bytes.count, bytes[index + 1] == 0x80,
+                   bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9 {
                     appendUnicodeEscape(bytes[index + 2] == 0xA8 ? 0x2028 : 0x2029, to: &buffer)
                     index += 3
                     continue
@@ -212,7 +214,9 @@ public struct AccessLogRecord: Sendable, Equatable {
 
     private static func appendUnicodeEscape(_ code: UInt16, to buffer: inout [UInt8]) {
         buffer.append(contentsOf: [0x5C, UInt8(ascii: "u")])
-        for shift in stride(from: 12, through: 0, by: -4) { buffer.append(hexDigit(UInt8((code >> UInt16(shift)) & 0xF))) }
+        for shift in stride(from: 12, through: 0, by: -4) {
+            buffer.append(hexDigit(UInt8((code >> UInt16(shift)) & 0xF)))
+        }
     }
 
     @inline(__always)

@@ -187,7 +187,7 @@ public enum HeaderRewriter {
                                       externalOrigin: @autoclosure () -> String?) -> HTTPResponseHead {
         var headers = head.headers
         removeHopByHopFields(from: &headers)
-        headers.removeAll { $0.name.equalsIgnoringASCIICase("Set-Cookie") || $0.name.equalsIgnoringASCIICase("Set-Cookie2") }
+        headers.removeAll { cookieFields.contains($0.name) }
         var origin: String??
         for index in headers.fields.indices {
             let field = headers.fields[index]
@@ -255,6 +255,8 @@ public enum HeaderRewriter {
     }
 
     private static let hopByHopNames = HeaderNameSet(hopByHopFields)
+    /// Upstream cookies: dropped, since the upstream's session is the gateway's, not the client's.
+    private static let cookieFields = HeaderNameSet(["Set-Cookie", "Set-Cookie2"])
     /// Every field `upstreamRequest` drops by name.
     private static let strippedFromRequests = HeaderNameSet(
         hopByHopFields + clientCredentialFields + forwardingFields + ["Expect", "Content-Length"])

@@ -262,8 +262,9 @@ struct TokenAccountStateMachine<Waiter> {
     }
 
     /// The upstream confirmed that this token is dead (a check answered 401): removes it, and the
-    /// account's other tokens, whatever their age. False when it is no longer held. Fresh tokens dying again and again put the
-    /// account into back-off (`TokenPolicy.freshTokenDeathsBeforeBackoff`).
+    /// account's other tokens, whatever their age. False when it is no longer held. Fresh tokens
+    /// dying again and again put the account into back-off
+    /// (`TokenPolicy.freshTokenDeathsBeforeBackoff`).
     /// `hadServed`: the upstream answered at least one request made with the token.
     mutating func removeChecked(_ token: LegacyToken, now: UInt64, hadServed: Bool,
                                 backoffJitterFraction: Double) -> Bool {

@@ -28,7 +28,8 @@ struct GatewayRefusalTests {
     func twoCredentials() async throws {
         let harness = try GatewayHarness(upstreamPort: unusedLoopbackPort())
         let key = try harness.issueAPIKey()
-        let both = await harness.send("GET", "/tas/api/version", key: key, headers: [("Authorization", "Bearer \(key)")])
+        let both = await harness.send("GET", "/tas/api/version", key: key,
+                                      headers: [("Authorization", "Bearer \(key)")])
         let twice = await harness.client.send("GET", "/tas/api/version",
                                               headers: [("Authorization", "Bearer \(key)"),
                                                         ("Authorization", "Bearer \(key)")])
