@@ -379,9 +379,13 @@ final class HTTPClientConnection: ConnectionDelegate, HTTPClientExchangeControll
         scheduleResponseTimer(after: settings.responseTimeoutNanoseconds)
     }
 
+    /// The timer holds the connection until it fires or is cancelled (every teardown cancels it;
+    /// at worst a closed connection lives one response timeout longer, and its firing finds no
+    /// exchange). Not a weak reference: that would give this long-lived object a side table and put
+    /// every retain and release of it, several per request, on the runtime's slow path.
     private func scheduleResponseTimer(after nanoseconds: UInt64) {
-        responseTimer = loop.scheduleTimer(after: .nanoseconds(Int64(clamping: nanoseconds))) { [weak self] in
-            self?.responseTimerFired()
+        responseTimer = loop.scheduleTimer(after: .nanoseconds(Int64(clamping: nanoseconds))) { [self] in
+            responseTimerFired()
         }
     }
 

@@ -141,8 +141,10 @@ final class HTTPClientPool {
         if let timer { loop.cancelTimer(timer) }
         timerDeadline = deadline
         let delay = deadline > loop.now ? deadline - loop.now : 0
-        timer = loop.scheduleTimer(after: .nanoseconds(Int64(min(delay, UInt64(Int64.max))))) { [weak self] in
-            guard let self else { return }
+        // A strong capture, not a weak one (a side table would slow every retain of the pool): the
+        // timer runs only while the pool has a deadline, so it keeps a shut-down pool no longer
+        // than one firing.
+        timer = loop.scheduleTimer(after: .nanoseconds(Int64(min(delay, UInt64(Int64.max))))) { [self] in
             timer = nil
             timerDeadline = .max
             machine.expire(now: loop.now, into: &actions)
