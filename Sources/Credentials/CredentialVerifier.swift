@@ -70,17 +70,15 @@ public final class CredentialVerifier: Sendable {
                                   maximumRejectedEntries: configuration.maximumFailureEntries)
     }
 
-    /// Verifies an API key as presented in `Authorization: Bearer` or `X-API-Key`. `counted`:
-    /// whether the cache lookup shows in `cacheLookupCounts` (false for a second check of the
-    /// same request).
-    public func verify(apiKey: String, counted: Bool = true) -> Verification {
+    /// Verifies an API key as presented in `Authorization: Bearer` or `X-API-Key`.
+    public func verify(apiKey: String) -> Verification {
         // Anything that is not shaped like our keys is refused before hashing or locking.
         guard APIKeyFormat.isWellFormed(apiKey) else {
             return .invalid
         }
         let now = clock()
         let cacheKey = SecretHashing.cacheKey(apiKey: apiKey)
-        if let verification = cachedVerification(cacheKey, now: now, counted: counted) {
+        if let verification = cachedVerification(cacheKey, now: now) {
             return verification
         }
         guard let (id, secret) = APIKeyFormat.split(apiKey) else {
@@ -104,14 +102,14 @@ public final class CredentialVerifier: Sendable {
     }
 
     /// Verifies HTTP Basic `login:password` against the application passwords of `login`.
-    public func verify(login: String, password: String, counted: Bool = true) -> Verification {
+    public func verify(login: String, password: String) -> Verification {
         guard AppPasswordFormat.isWellFormed(password), !login.isEmpty,
               login.utf8.count <= CredentialStore.maximumLoginLength else {
             return .invalid
         }
         let now = clock()
         let cacheKey = SecretHashing.cacheKey(login: login, password: password)
-        if let verification = cachedVerification(cacheKey, now: now, counted: counted) {
+        if let verification = cachedVerification(cacheKey, now: now) {
             return verification
         }
         let found: (credentials: [CredentialStore.StoredCredential], revision: Int64)
@@ -161,11 +159,11 @@ public final class CredentialVerifier: Sendable {
 
     // MARK: Steps
 
-    private func cachedVerification(_ cacheKey: SecretDigest, now: Date, counted: Bool) -> Verification? {
+    private func cachedVerification(_ cacheKey: SecretDigest, now: Date) -> Verification? {
         let milliseconds = now.storeMilliseconds
         refreshIfDue(at: milliseconds)
         let revision = knownRevision.load(ordering: .acquiring)
-        switch cache.lookup(cacheKey, now: milliseconds, revision: revision, counted: counted) {
+        switch cache.lookup(cacheKey, now: milliseconds, revision: revision) {
         case .valid(let credential):
             return Self.judge(credential, now: now)
         case .rejected(let verification):

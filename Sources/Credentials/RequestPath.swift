@@ -23,12 +23,6 @@ public enum RequestPath {
         return target.withUTF8 { normalize(UnsafeRawBufferPointer($0)) }
     }
 
-    /// True when the path of `target` (origin form) can be read the way the upstream reads it;
-    /// false when it must be refused (see the type's notes). Does not allocate for plain paths.
-    public static func isReadable(_ target: String) -> Bool {
-        withNormalizedPath(target) { _ in true } ?? false
-    }
-
     /// Calls `body` with the normalized path without allocating when the path needs no decoding
     /// (the common case); nil when the target must be refused.
     public static func withNormalizedPath<Result>(

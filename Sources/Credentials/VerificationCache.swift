@@ -72,14 +72,13 @@ final class VerificationCache: Sendable {
     }
 
     /// The outcome remembered for `key`, if it is still fresh and from the current `revision`.
-    /// `counted`: whether the lookup shows in `lookupCounts`.
-    func lookup(_ key: SecretDigest, now: Int64, revision: Int64, counted: Bool = true) -> Outcome? {
+    func lookup(_ key: SecretDigest, now: Int64, revision: Int64) -> Outcome? {
         shard(for: key).state.withLock { shard -> Outcome? in
             guard let entry = shard.entries[key], entry.expiresAt > now, entry.revision == revision else {
-                if counted { shard.misses += 1 }
+                shard.misses += 1
                 return nil
             }
-            if counted { shard.hits += 1 }
+            shard.hits += 1
             return entry.outcome
         }
     }

@@ -84,11 +84,4 @@ public struct GatewayLogger: Sendable {
         log(.warning, message, fields)
     }
     public func error(_ message: String, _ fields: KeyValuePairs<String, String> = [:]) { log(.error, message, fields) }
-
-    /// Writes one access log line.
-    public func access(_ record: AccessLogRecord) {
-        var line: [UInt8] = []
-        record.write(into: &line)
-        sink.write(line)
-    }
 }

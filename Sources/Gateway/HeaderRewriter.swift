@@ -77,12 +77,13 @@ public enum HeaderRewriter {
                                        context: RequestContext) throws(RewriteError) -> HTTPRequestHead {
         let target = try upstreamTarget(head.target, pathPrefix: context.upstream.pathPrefix)
         let clientHost = head.headers.first(name: "Host").flatMap(saneAuthority)
-        let hadBody = head.headers.contains(name: "Content-Length") || head.headers.contains(name: "Transfer-Encoding")
+        let framing = head.headers.framingFields
+        let hadBody = framing.contentLengthCount > 0 || framing.hasTransferEncoding
 
         var headers = head.headers
         // One pass: the hop-by-hop fields (and those `Connection` names), the client's credentials,
         // forgeable forwarding fields, `Expect` and the framing, which is set anew below.
-        let named = headers.contains(name: "Connection") ? headers.listElements(name: "Connection") : []
+        let named = framing.hasConnection ? headers.listElements(name: "Connection") : []
         headers.removeAll { field in
             strippedFromRequests.contains(field.name) || named.contains { field.name.equalsIgnoringASCIICase($0) }
         }
@@ -246,6 +247,8 @@ public enum HeaderRewriter {
     /// Removes `Connection`, every field it names, and the other hop-by-hop fields.
     public static func removeHopByHopFields(from headers: inout HTTPHeaders) {
         let named = headers.contains(name: "Connection") ? headers.listElements(name: "Connection") : []
+        // Looked for first: `removeAll` would copy a head shared with the caller even when it
+        // removes nothing, which is the common case for responses.
         guard headers.fields.contains(where: { field in isHopByHop(field.name, named: named) }) else { return }
         headers.removeAll { field in isHopByHop(field.name, named: named) }
     }

@@ -19,16 +19,7 @@ enum LegacySessionEndpoint: Equatable {
     /// target whose path cannot be read safely (dot segments, encoded slashes) is nil too: it
     /// names no endpoint of the install as written.
     init?(target: String) {
-        let originForm: String
-        do {
-            originForm = try HeaderRewriter.upstreamTarget(target, pathPrefix: "")
-        } catch {
-            return nil
-        }
-        guard let readable = RequestPath.withNormalizedPath(originForm, { Self(normalizedPath: $0) }),
-              let endpoint = readable else {
-            return nil
-        }
+        guard let endpoint = TargetReading(target: target).sessionEndpoint else { return nil }
         self = endpoint
     }
 
@@ -43,6 +34,30 @@ enum LegacySessionEndpoint: Equatable {
         } else {
             return nil
         }
+    }
+}
+
+/// A request target as the install reads it, worked out once per request for the session-endpoint
+/// check and the path checks of request step 4.
+struct TargetReading {
+    /// The path and query to forward: the target itself, or an absolute-form target reduced to
+    /// them (RFC 9112 section 3.2.2); nil when the target has none (`*`, an authority).
+    let originForm: String?
+    /// The path cannot be read the way the install reads it (dot segments, encoded slashes): such
+    /// a request is refused for every credential, since `/tas/api/x/../logout` would end the
+    /// pooled token as a plain logout would.
+    let isUnreadable: Bool
+    /// The install's session endpoint the path names, if any.
+    let sessionEndpoint: LegacySessionEndpoint?
+
+    init(target: String) {
+        originForm = target.utf8.first == UInt8(ascii: "/")
+            ? target : try? HeaderRewriter.upstreamTarget(target, pathPrefix: "")
+        let endpoint: LegacySessionEndpoint?? = originForm.flatMap { originForm in
+            RequestPath.withNormalizedPath(originForm) { LegacySessionEndpoint(normalizedPath: $0) }
+        }
+        isUnreadable = originForm != nil && endpoint == nil
+        sessionEndpoint = endpoint ?? nil
     }
 }
 

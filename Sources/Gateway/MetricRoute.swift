@@ -21,20 +21,13 @@ enum MetricRoute: Int, CaseIterable, Sendable {
     private static let named: [(segment: [UInt8], route: MetricRoute)] =
         allCases.filter { $0 != .other }.map { (Array($0.label.utf8), $0) }
 
-    /// Classifies a request path (no query). Compares bytes; allocates nothing.
+    /// Classifies a request path (no query). Compares bytes, a segment only with names of its
+    /// length; allocates nothing for a native string (every path the gateway logs).
     static func classify(path: String) -> MetricRoute {
-        if let route = path.utf8.withContiguousStorageIfAvailable(classify(bytes:)) { return route }
-        var utf8 = path.utf8[...]
-        guard utf8.starts(with: apiPrefix) else { return .other }
-        utf8 = utf8.dropFirst(apiPrefix.count)
-        let segment = utf8.prefix { $0 != UInt8(ascii: "/") }
-        for (name, route) in named where segment.elementsEqual(name) {
-            return route
-        }
-        return .other
+        var path = path
+        return path.withUTF8(classify(bytes:))
     }
 
-    /// `classify(path:)` over contiguous bytes: the segment's length picks the candidates.
     private static func classify(bytes: UnsafeBufferPointer<UInt8>) -> MetricRoute {
         guard bytes.count >= apiPrefix.count, bytes.prefix(apiPrefix.count).elementsEqual(apiPrefix) else {
             return .other

@@ -21,13 +21,24 @@ final class RequestPipeline: HTTPServerHandler {
     }
 
     func handle(_ request: HTTPServerRequest, responder: HTTPResponder) {
-        var outcome = RequestOutcome(request)
-        // The configuration this request runs with, from start to end, whatever a reload does.
-        let snapshot = snapshots[request.eventLoop]
-        // A request with a body was admitted on its head already (`refusalBeforeBody`), and its
-        // credential check counted in the cache metrics then.
-        switch admit(request.head, snapshot: snapshot, outcome: &outcome,
-                     countingCredentialCheck: !Self.announcesBody(request.head)) {
+        // A request with a body was admitted on its head, before the body (`decideBeforeBody`);
+        // one without is admitted now (allocating nothing). Either way the configuration it runs
+        // with, from start to end, is the snapshot of its admission, whatever a reload does.
+        if let admitted = request.admission as? AdmittedHead {
+            var outcome = admitted.outcome
+            proceed(admitted.admission, request: request, responder: responder, outcome: &outcome,
+                    snapshot: admitted.snapshot)
+        } else {
+            var outcome = RequestOutcome(request)
+            let snapshot = snapshots[request.eventLoop]
+            let admission = admit(request.head, snapshot: snapshot, outcome: &outcome)
+            proceed(admission, request: request, responder: responder, outcome: &outcome, snapshot: snapshot)
+        }
+    }
+
+    private func proceed(_ admission: Admission, request: HTTPServerRequest, responder: HTTPResponder,
+                         outcome: inout RequestOutcome, snapshot: PipelineSnapshot) {
+        switch admission {
         case .refuse(let refusal):
             respond(refusal, to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
         case .logout:
@@ -40,63 +51,55 @@ final class RequestPipeline: HTTPServerHandler {
         }
     }
 
-    /// A request with a body goes through steps 1 to 4 on its head alone before the body is read:
+    /// A request with a body goes through steps 1 to 4 on its head alone, before the body is read:
     /// without a valid credential and scope nobody gets the gateway to buffer up to
-    /// `limits.bodyBytes` for them. A request that passes is checked again, whole, by `handle`
-    /// (a cached credential check, for requests with bodies only).
-    func refusalBeforeBody(_ request: HTTPServerRequest) -> ((HTTPResponder) -> Void)? {
+    /// `limits.bodyBytes` for them. What passes comes back to `handle` with the body.
+    func decideBeforeBody(_ request: HTTPServerRequest) -> HeadDecision {
         var outcome = RequestOutcome(request)
         let snapshot = snapshots[request.eventLoop]
-        guard case .refuse(let refusal) = admit(request.head, snapshot: snapshot, outcome: &outcome,
-                                                countingCredentialCheck: true) else {
-            return nil
+        let admission = admit(request.head, snapshot: snapshot, outcome: &outcome)
+        guard case .refuse(let refusal) = admission else {
+            return .readBody(admission: AdmittedHead(admission: admission, outcome: outcome, snapshot: snapshot))
         }
-        return { [self] responder in
+        return .refuse { [self] responder in
             respond(refusal, to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
         }
     }
 
     /// What the head decides (request path steps 1 to 4): a refusal, the logout no-op, or the
-    /// account route to forward on. Fills in the outcome's client and account once known.
-    private enum Admission {
+    /// account route to forward on.
+    enum Admission {
         case refuse(GatewayErrorResponse)
         case logout
         case forward(AccountRoute)
     }
 
-    /// Whether the server asked `refusalBeforeBody` about this head: it announces a body (the
-    /// parser has checked the framing fields, so a Transfer-Encoding means chunked).
-    private static func announcesBody(_ head: HTTPRequestHead) -> Bool {
-        for field in head.headers.fields {
-            if field.name.equalsIgnoringASCIICase("Transfer-Encoding") { return true }
-            if field.name.equalsIgnoringASCIICase("Content-Length") {
-                return Int(field.value.trimmingOptionalWhitespace()).map { $0 > 0 } ?? true
-            }
+    /// A body request's admission with what it was decided with: its outcome so far (request id,
+    /// start, client and account) and the configuration snapshot. A class, to travel through the
+    /// server as `HTTPServerRequest.admission`.
+    final class AdmittedHead {
+        let admission: Admission
+        let outcome: RequestOutcome
+        let snapshot: PipelineSnapshot
+
+        init(admission: Admission, outcome: RequestOutcome, snapshot: PipelineSnapshot) {
+            self.admission = admission
+            self.outcome = outcome
+            self.snapshot = snapshot
         }
-        return false
     }
 
-    private func admit(_ head: HTTPRequestHead, snapshot: PipelineSnapshot, outcome: inout RequestOutcome,
-                       countingCredentialCheck: Bool) -> Admission {
-        // The path as the install reads it (an absolute-form target reduced to its path), read
-        // once for the session-endpoint check here and the readability check in step 4. nil when
-        // the target has no path to forward; `readablePath` nil when the path cannot be read
-        // safely (see RequestPath), .some(endpoint) otherwise.
-        var pathTarget: String? = head.target
-        if head.target.utf8.first != UInt8(ascii: "/") {
-            pathTarget = try? HeaderRewriter.upstreamTarget(head.target, pathPrefix: "")
-        }
-        let readablePath: LegacySessionEndpoint?? = pathTarget.flatMap { target in
-            RequestPath.withNormalizedPath(target) { LegacySessionEndpoint(normalizedPath: $0) }
-        }
-        let sessionEndpoint = readablePath ?? nil
-        if sessionEndpoint == .login {
+    /// Steps 1 to 4; fills in the outcome's client and account once known.
+    private func admit(_ head: HTTPRequestHead, snapshot: PipelineSnapshot,
+                       outcome: inout RequestOutcome) -> Admission {
+        let target = TargetReading(target: head.target)
+        if target.sessionEndpoint == .login {
             return .refuse(.tokenLoginNotOffered())
         }
 
         // 3. Authenticate the client's credential.
         let credential: Credential
-        switch authenticate(head.headers, verifier: snapshot.verifier, counted: countingCredentialCheck) {
+        switch authenticate(head.headers, verifier: snapshot.verifier) {
         case .success(let verified):
             credential = verified
         case .failure(let refusal):
@@ -104,18 +107,16 @@ final class RequestPipeline: HTTPServerHandler {
         }
         outcome.client = credential.clientName
         outcome.account = credential.accountName
-        if sessionEndpoint == .logout {
+        if target.sessionEndpoint == .logout {
             return .logout
         }
 
-        // 4. Authorize: the credential's scopes, on the path as the install reads it (an absolute-form
-        // target reduced to its path). The install resolves dot segments and decodes escapes, so a
-        // path that cannot be read safely is refused for every credential, scoped or not: forwarded,
-        // `/tas/api/x/../logout` would end the pooled token just as a plain logout would.
-        if pathTarget != nil, readablePath == nil {
+        // 4. Authorize: the credential's scopes, on the path as the install reads it. A path that
+        // cannot be read safely is refused for every credential, scoped or not.
+        if target.isUnreadable {
             return .refuse(.unreadablePath())
         }
-        switch credential.authorize(method: head.method, target: pathTarget ?? head.target) {
+        switch credential.authorize(method: head.method, target: target.originForm ?? head.target) {
         case .allowed:
             break
         case .denied(let missingScope):
@@ -131,8 +132,8 @@ final class RequestPipeline: HTTPServerHandler {
 
     /// Finds and verifies the presented credential. Unknown, wrong, revoked and expired all answer
     /// the same 401 (telling them apart would help someone guessing keys).
-    private func authenticate(_ headers: HTTPHeaders, verifier: CredentialVerifier,
-                              counted: Bool) -> Result<Credential, GatewayErrorResponse> {
+    private func authenticate(_ headers: HTTPHeaders,
+                              verifier: CredentialVerifier) -> Result<Credential, GatewayErrorResponse> {
         let verification: Verification
         switch PresentedCredential(headers: headers) {
         case .none:
@@ -143,9 +144,9 @@ final class RequestPipeline: HTTPServerHandler {
         case .ambiguous:
             return .failure(.unauthorized("more than one credential: send one Authorization or X-API-Key field"))
         case .apiKey(let key):
-            verification = verifier.verify(apiKey: key, counted: counted)
+            verification = verifier.verify(apiKey: key)
         case .basic(let login, let password):
-            verification = verifier.verify(login: login, password: password, counted: counted)
+            verification = verifier.verify(login: login, password: password)
         }
         switch verification {
         case .valid(let credential):

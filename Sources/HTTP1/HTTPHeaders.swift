@@ -134,6 +134,28 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         fields.contains { $0.name.equalsIgnoringASCIICase(name) }
     }
 
+    /// The framing and connection fields, found in one pass that builds no list: what a
+    /// serializer or a client checks on every head it writes.
+    public var framingFields: FramingFieldSummary {
+        var summary = FramingFieldSummary()
+        // The name's length picks the one name it can be, so most fields cost one comparison of
+        // lengths.
+        for field in fields {
+            switch field.name.utf8.count {
+            case 14 where field.name.equalsIgnoringASCIICase("Content-Length"):
+                summary.contentLengthCount += 1
+                if summary.contentLength == nil { summary.contentLength = field.value }
+            case 17 where field.name.equalsIgnoringASCIICase("Transfer-Encoding"):
+                summary.hasTransferEncoding = true
+            case 10 where field.name.equalsIgnoringASCIICase("Connection"):
+                summary.hasConnection = true
+            default:
+                break
+            }
+        }
+        return summary
+    }
+
     /// The comma-separated list elements of every field of this name (RFC 9110 section 5.6.1),
     /// trimmed, empty elements dropped. For `Connection`, `Transfer-Encoding` and the like.
     public func listElements(name: String) -> [Substring] {
@@ -148,6 +170,17 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         }
         return result
     }
+}
+
+/// See `HTTPHeaders.framingFields`.
+public struct FramingFieldSummary: Sendable, Equatable {
+    public var contentLengthCount = 0
+    /// The first `Content-Length` value, as written.
+    public var contentLength: String?
+    public var hasTransferEncoding = false
+    public var hasConnection = false
+
+    public init() {}
 }
 
 extension StringProtocol {
@@ -181,8 +214,8 @@ extension StringProtocol {
 }
 
 /// Whether two byte runs of equal length are equal when only ASCII letters are folded.
-@inlinable
-public func asciiCaseInsensitiveBytesEqual(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+@usableFromInline
+func asciiCaseInsensitiveBytesEqual(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
     guard a.count == b.count else { return false }
     var index = 0
     while index < a.count {

@@ -17,17 +17,10 @@ public struct HeaderNameSet: Sendable {
     }
 
     public func contains(_ name: String) -> Bool {
-        let utf8 = name.utf8
-        guard utf8.count < byLength.count else { return false }
-        let candidates = byLength[utf8.count]
-        guard !candidates.isEmpty else { return false }
-        if let found = utf8.withContiguousStorageIfAvailable({ bytes in
-            candidates.contains { Self.matches(bytes, lowercased: $0) }
-        }) {
-            return found
-        }
-        let bytes = Array(utf8)
-        return bytes.withUnsafeBufferPointer { bytes in candidates.contains { Self.matches(bytes, lowercased: $0) } }
+        let count = name.utf8.count
+        guard count < byLength.count, !byLength[count].isEmpty else { return false }
+        var name = name
+        return name.withUTF8 { bytes in byLength[count].contains { Self.matches(bytes, lowercased: $0) } }
     }
 
     private static func matches(_ bytes: UnsafeBufferPointer<UInt8>, lowercased member: [UInt8]) -> Bool {

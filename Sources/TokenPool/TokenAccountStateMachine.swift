@@ -273,11 +273,15 @@ struct TokenAccountStateMachine<Waiter> {
         let removed = removeTokens { _ in true }
         invalidatedTokens += removed
         lastRejectionAt = now
-        if hadServed, now &- held.issuedAt >= policy.provenTokenLife.nanosecondsClamped {
-            // It worked for a while: an upstream restart or expiry, which a login fixes.
-            freshTokenDeaths = 0
+        let age = now &- held.issuedAt
+        // Refused at once: young, and never proven by serving for a while. A token that worked
+        // for a while died of a restart or expiry, which a login fixes.
+        let refusedAtOnce = age < policy.freshTokenTrust.nanosecondsClamped
+            && !(hadServed && age >= policy.provenTokenLife.nanosecondsClamped)
+        if refusedAtOnce {
+            noteTokenRefusedAtOnce(now: now, backoffJitterFraction: backoffJitterFraction)
         } else {
-            noteCheckedDeath(issuedAt: held.issuedAt, now: now, backoffJitterFraction: backoffJitterFraction)
+            freshTokenDeaths = 0
         }
         return true
     }
@@ -287,17 +291,15 @@ struct TokenAccountStateMachine<Waiter> {
         freshTokenDeaths = 0
     }
 
-    private mutating func noteCheckedDeath(issuedAt: UInt64, now: UInt64, backoffJitterFraction: Double) {
-        let trust = policy.freshTokenTrust.nanosecondsClamped
-        guard now &- issuedAt < trust else {
-            freshTokenDeaths = 0
-            return
-        }
+    /// Counts a fresh token refused at once; enough of them in a row put the account into back-off.
+    private mutating func noteTokenRefusedAtOnce(now: UInt64, backoffJitterFraction: Double) {
         freshTokensRefused += 1
-        let inARow = freshTokenDeaths > 0 && now &- lastFreshTokenDeathAt < trust &* 2
+        let window = policy.freshTokenTrust.nanosecondsClamped &* 2
+        let inARow = freshTokenDeaths > 0 && now &- lastFreshTokenDeathAt < window
         freshTokenDeaths = inARow ? freshTokenDeaths + 1 : 1
         lastFreshTokenDeathAt = now
         let threshold = max(policy.freshTokenDeathsBeforeBackoff, 1)
+        guard freshTokenDeaths >= threshold else { return }
         // Back off from a settled state only: a login in flight (a renewal) settles on its own.
         let tokens: [IssuedToken]
         switch state {
@@ -305,7 +307,6 @@ struct TokenAccountStateMachine<Waiter> {
         case .ready(let held): tokens = held
         case .loggingIn, .backingOff, .unhealthy, .closed: return
         }
-        guard freshTokenDeaths >= threshold else { return }
         let failure = LoginFailure.tokensRefusedAtOnce(count: freshTokenDeaths)
         let delay = policy.backoff(afterFailures: freshTokenDeaths - threshold + 1,
                                    jitterFraction: backoffJitterFraction)

@@ -233,6 +233,23 @@ struct HTTPServerTests {
         }
     }
 
+    @Test("what the handler decided on a head comes back with its request; a request without a body has none")
+    func admissionComesBack() throws {
+        try withServer(handler: { request, responder in
+            let marker = (request.admission as? HeadMarker).map { "admitted \($0.target)" } ?? "none"
+            responder.respond(.ok(), body: Array("\(request.head.target) \(marker)".utf8))
+        }) { _, port in
+            let client = try RawHTTPClient(port: port)
+            try client.send("PUT /with-body HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n\r\nhello")
+            #expect(try client.readResponse().text == "/with-body admitted /with-body")
+            try client.send(Self.get("/without"))
+            #expect(try client.readResponse().text == "/without none")
+            try client.send("POST /chunked HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            + "1\r\nx\r\n0\r\n\r\n")
+            #expect(try client.readResponse().text == "/chunked admitted /chunked")
+        }
+    }
+
     @Test("a client still uploading a refused body past the linger timeout is drained, not reset, and reads the answer")
     func refusedSlowUploadIsDrained() throws {
         try withServer(handler: { _, responder in responder.respond(.ok(), body: []) },

@@ -10,25 +10,14 @@ enum HTTPClientRequestFraming {
     ///   HEAD without a body, which carries no `Content-Length` at all.
     /// No other header is added or changed.
     static func adjustedHead(_ head: HTTPRequestHead, bodyCount: Int) -> HTTPRequestHead? {
-        // One pass over the fields, allocating nothing: this runs for every request sent.
-        var hasTransferEncoding = false
-        var lengthCount = 0
-        var length: String?
-        for field in head.headers.fields {
-            if field.name.equalsIgnoringASCIICase("Content-Length") {
-                lengthCount += 1
-                length = field.value
-            } else if field.name.equalsIgnoringASCIICase("Transfer-Encoding") {
-                hasTransferEncoding = true
-            }
-        }
+        let framing = head.headers.framingFields
         let bodyless = bodyCount == 0 && (head.method == "GET" || head.method == "HEAD")
         let lengthIsRight = bodyless
-            ? lengthCount == 0
-            : lengthCount == 1 && length.map { value in
+            ? framing.contentLengthCount == 0
+            : framing.contentLengthCount == 1 && framing.contentLength.map { value in
                 value.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } && Int(value) == bodyCount
             } == true
-        if !hasTransferEncoding && lengthIsRight { return nil }
+        if !framing.hasTransferEncoding && lengthIsRight { return nil }
 
         var adjusted = head
         adjusted.headers.remove(name: "Transfer-Encoding")

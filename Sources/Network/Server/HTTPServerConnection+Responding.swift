@@ -61,21 +61,11 @@ extension HTTPServerConnection {
         let status = head.status
         // RFC 9110 section 6.4.1: no content in 1xx, 204 and 304 responses, nor in answers to HEAD.
         let statusAllowsBody = status >= 200 && status != 204 && status != 304
-        // The framing fields, found in one pass; most heads have no Transfer-Encoding or
-        // Connection, and then no list is built.
-        var hasTransferEncoding = false, hasConnection = false
-        var declaredLength: String?
-        for field in headers.fields {
-            if field.name.equalsIgnoringASCIICase("Content-Length") {
-                if declaredLength == nil { declaredLength = field.value }
-            } else if field.name.equalsIgnoringASCIICase("Transfer-Encoding") {
-                hasTransferEncoding = true
-            } else if field.name.equalsIgnoringASCIICase("Connection") {
-                hasConnection = true
-            }
-        }
-        let transferCodings = hasTransferEncoding ? headers.listElements(name: "Transfer-Encoding") : []
-        let connectionOptions = hasConnection ? headers.listElements(name: "Connection") : []
+        // Most heads have no Transfer-Encoding or Connection, and then no list is built.
+        let fields = headers.framingFields
+        let declaredLength = fields.contentLength
+        let transferCodings = fields.hasTransferEncoding ? headers.listElements(name: "Transfer-Encoding") : []
+        let connectionOptions = fields.hasConnection ? headers.listElements(name: "Connection") : []
         let saysClose = connectionOptions.contains { $0.equalsIgnoringASCIICase("close") }
         let saysKeepAlive = connectionOptions.contains { $0.equalsIgnoringASCIICase("keep-alive") }
 

@@ -27,6 +27,8 @@ final class HTTPServerConnection: ConnectionDelegate {
     var parsedRejection: HTTPServerConnectionStateMachine.Action?
 
     var currentHead: HTTPRequestHead?
+    /// The handler's `decideBeforeBody` answer for `currentHead`, handed back with the request.
+    var currentAdmission: AnyObject?
     var body: [UInt8] = []
     var responder: HTTPResponder?
     /// Reused for every response head on this connection.
@@ -181,15 +183,19 @@ final class HTTPServerConnection: ConnectionDelegate {
             parsedHead = nil
             found = true
             currentHead = head
+            currentAdmission = nil
             let action = machine.headReceived(head, framing: parser.bodyFraming, now: loop.now)
-            if machine.awaitsBody, let refuse = owner.handler.refusalBeforeBody(request(head, body: [])) {
-                // Refused on the head: no 100 Continue, no body read; the answer ends the connection.
-                act(machine.requestRefusedBeforeBody())
-                currentHead = nil
-                let responder = HTTPResponder(owner: self, method: head.method, version: head.version)
-                self.responder = responder
-                refuse(responder)
-                return true
+            if machine.awaitsBody {
+                switch owner.handler.decideBeforeBody(request(head, body: [])) {
+                case .readBody(let admission):
+                    currentAdmission = admission
+                case .refuse(let answer):
+                    // Refused on the head: no 100 Continue, no body read; the answer ends the connection.
+                    act(machine.requestRefusedBeforeBody())
+                    currentHead = nil
+                    answer(makeResponder(for: head))
+                    return true
+                }
             }
             act(action)
         }
@@ -236,9 +242,10 @@ final class HTTPServerConnection: ConnectionDelegate {
     private func deliverRequest() {
         guard let head = currentHead else { return }
         currentHead = nil
-        let responder = HTTPResponder(owner: self, method: head.method, version: head.version)
-        self.responder = responder
-        let request = request(head, body: body)
+        let responder = makeResponder(for: head)
+        var request = request(head, body: body)
+        request.admission = currentAdmission
+        currentAdmission = nil
         body = []
         owner.handler.handle(request, responder: responder)
     }
@@ -246,6 +253,13 @@ final class HTTPServerConnection: ConnectionDelegate {
     private func request(_ head: HTTPRequestHead, body: [UInt8]) -> HTTPServerRequest {
         HTTPServerRequest(head: head, body: body, remoteAddress: connection.remoteAddress, isTLS: connection.isTLS,
                           eventLoop: loop)
+    }
+
+    /// The responder of the request now answered; the connection holds it until the answer ends.
+    private func makeResponder(for head: HTTPRequestHead) -> HTTPResponder {
+        let responder = HTTPResponder(owner: self, method: head.method, version: head.version)
+        self.responder = responder
+        return responder
     }
 
     private func resumeParsing() {

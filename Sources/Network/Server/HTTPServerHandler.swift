@@ -7,19 +7,26 @@ public protocol HTTPServerHandler: Sendable {
     func handle(_ request: HTTPServerRequest, responder: HTTPResponder)
 
     /// Called when the head of a request with a body has arrived, before any of the body is read
-    /// and before `100 Continue` is sent; `request.body` is empty. Return a closure to refuse the
-    /// request on its head alone (no credential, say): the connection then reads none of the
-    /// body, calls the closure with a responder for the answer, and closes after it. Return nil to
-    /// read the body and get `handle` as usual. A server that buffers bodies should refuse here
-    /// what it would refuse anyway, or anyone could make it hold a body of the largest size.
-    /// The default returns nil.
-    func refusalBeforeBody(_ request: HTTPServerRequest) -> ((HTTPResponder) -> Void)?
+    /// and before `100 Continue` is sent; `request.body` is empty. A server that buffers bodies
+    /// should decide here what the head alone decides (the credential, say), or anyone could make
+    /// it hold a body of the largest size. The default reads the body.
+    func decideBeforeBody(_ request: HTTPServerRequest) -> HeadDecision
 }
 
 extension HTTPServerHandler {
-    public func refusalBeforeBody(_ request: HTTPServerRequest) -> ((HTTPResponder) -> Void)? {
-        nil
+    public func decideBeforeBody(_ request: HTTPServerRequest) -> HeadDecision {
+        .readBody(admission: nil)
     }
+}
+
+/// What a handler decided from a request's head, before its body (`decideBeforeBody`).
+public enum HeadDecision {
+    /// Read the body, then call `handle` with `admission` in `request.admission`, so what was
+    /// worked out from the head is not worked out again.
+    case readBody(admission: AnyObject?)
+    /// Read none of the body: the closure answers through the responder it is given, and the
+    /// connection closes after that answer (the unread body leaves no way to find the next request).
+    case refuse((HTTPResponder) -> Void)
 }
 
 /// One request as the handler sees it.
@@ -31,12 +38,17 @@ public struct HTTPServerRequest {
     public var isTLS: Bool
     /// The loop the connection lives on; the responder must be used from it.
     public var eventLoop: EventLoop
+    /// What the handler's `decideBeforeBody` handed back for this request; nil for a request
+    /// without a body, which `handle` gets straight away.
+    public var admission: AnyObject?
 
-    public init(head: HTTPRequestHead, body: [UInt8], remoteAddress: SocketAddress, isTLS: Bool, eventLoop: EventLoop) {
+    public init(head: HTTPRequestHead, body: [UInt8], remoteAddress: SocketAddress, isTLS: Bool, eventLoop: EventLoop,
+                admission: AnyObject? = nil) {
         self.head = head
         self.body = body
         self.remoteAddress = remoteAddress
         self.isTLS = isTLS
         self.eventLoop = eventLoop
+        self.admission = admission
     }
 }

@@ -165,13 +165,21 @@ struct ClosureHandler: HTTPServerHandler {
         self.refuses = refuses
     }
     func handle(_ request: HTTPServerRequest, responder: HTTPResponder) { handle(request, responder) }
-    func refusalBeforeBody(_ request: HTTPServerRequest) -> ((HTTPResponder) -> Void)? {
-        guard let refuses, refuses(request.head) else { return nil }
-        return { responder in
+    func decideBeforeBody(_ request: HTTPServerRequest) -> HeadDecision {
+        guard let refuses, refuses(request.head) else {
+            return .readBody(admission: HeadMarker(target: request.head.target))
+        }
+        return .refuse { responder in
             responder.respond(HTTPResponseHead(status: 401, headers: ["Content-Type": "text/plain"]),
                               body: Array("refused on the head".utf8))
         }
     }
+}
+
+/// What `ClosureHandler.decideBeforeBody` hands the server for a body it lets through.
+final class HeadMarker {
+    let target: String
+    init(target: String) { self.target = target }
 }
 
 extension HTTPResponseHead {
