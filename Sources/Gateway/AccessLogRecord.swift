@@ -123,35 +123,39 @@ public struct AccessLogRecord: Sendable, Equatable {
     /// Appends the JSON line, reusing the date and time of day formatted for an earlier line of
     /// the same second (a loop's batch keeps one cache for all its lines).
     func write(into buffer: inout [UInt8], timestamps: inout TimestampCache) {
-        buffer.reserveCapacity(buffer.count + 320 + path.utf8.count)
-        appendLiteral("{\"time\":\"", to: &buffer)
-        AccessLogRecord.appendTimestamp(unixMilliseconds, to: &buffer, cache: &timestamps)
-        appendLiteral("\",\"requestId\":", to: &buffer)
-        AccessLogRecord.appendJSONString(requestID, to: &buffer)
-        appendLiteral(",\"remote\":", to: &buffer)
-        AccessLogRecord.appendJSONString(remoteAddress, to: &buffer)
-        appendLiteral(",\"client\":", to: &buffer)
-        appendOptional(client, to: &buffer)
-        appendLiteral(",\"account\":", to: &buffer)
-        appendOptional(account, to: &buffer)
-        appendLiteral(",\"method\":", to: &buffer)
-        AccessLogRecord.appendJSONString(method, to: &buffer)
-        appendLiteral(",\"path\":", to: &buffer)
-        AccessLogRecord.appendJSONString(path, to: &buffer)
-        appendLiteral(",\"status\":", to: &buffer)
-        AccessLogRecord.appendDecimal(Int64(status), to: &buffer)
-        appendLiteral(",\"bytes\":", to: &buffer)
-        AccessLogRecord.appendDecimal(Int64(bytes), to: &buffer)
-        appendLiteral(",\"totalMs\":", to: &buffer)
-        AccessLogRecord.appendMilliseconds(total, to: &buffer)
-        appendLiteral(",\"tokenWaitMs\":", to: &buffer)
-        AccessLogRecord.appendMilliseconds(tokenWait, to: &buffer)
-        appendLiteral(",\"upstreamMs\":", to: &buffer)
-        AccessLogRecord.appendMilliseconds(upstream, to: &buffer)
-        appendLiteral(retried ? ",\"retried\":true,\"termination\":\"" : ",\"retried\":false,\"termination\":\"",
-                      to: &buffer)
-        buffer.append(contentsOf: termination.rawValue.utf8)
-        appendLiteral("\"}\n", to: &buffer)
+        // Fixed text, numbers and timestamp fit in 400 bytes; a string escapes to six bytes a
+        // byte at most, plus its quotes.
+        var strings = requestID.utf8.count + remoteAddress.utf8.count + method.utf8.count + path.utf8.count
+        strings += (client?.utf8.count ?? 0) + (account?.utf8.count ?? 0)
+        buffer.appendWriting(atMost: 400 + 6 * strings) { writer in
+            writer.append("{\"time\":\"")
+            AccessLogRecord.appendTimestamp(unixMilliseconds, to: &writer, cache: &timestamps)
+            writer.append("\",\"requestId\":")
+            AccessLogRecord.appendJSONString(requestID, to: &writer)
+            writer.append(",\"remote\":")
+            AccessLogRecord.appendJSONString(remoteAddress, to: &writer)
+            writer.append(",\"client\":")
+            AccessLogRecord.appendOptional(client, to: &writer)
+            writer.append(",\"account\":")
+            AccessLogRecord.appendOptional(account, to: &writer)
+            writer.append(",\"method\":")
+            AccessLogRecord.appendJSONString(method, to: &writer)
+            writer.append(",\"path\":")
+            AccessLogRecord.appendJSONString(path, to: &writer)
+            writer.append(",\"status\":")
+            writer.append(decimal: status)
+            writer.append(",\"bytes\":")
+            writer.append(decimal: bytes)
+            writer.append(",\"totalMs\":")
+            AccessLogRecord.appendMilliseconds(total, to: &writer)
+            writer.append(",\"tokenWaitMs\":")
+            AccessLogRecord.appendMilliseconds(tokenWait, to: &writer)
+            writer.append(",\"upstreamMs\":")
+            AccessLogRecord.appendMilliseconds(upstream, to: &writer)
+            writer.append(retried ? ",\"retried\":true,\"termination\":\"" : ",\"retried\":false,\"termination\":\"")
+            writer.append(utf8: termination.rawValue)
+            writer.append("\"}\n")
+        }
     }
 
     /// The line as a string, newline included.
@@ -167,8 +171,13 @@ public struct AccessLogRecord: Sendable, Equatable {
     /// characters escaped (DEL too), U+2028 and U+2029 escaped for consumers that treat them as line
     /// ends, every other character as UTF-8.
     public static func appendJSONString(_ value: String, to buffer: inout [UInt8]) {
+        buffer.appendWriting(atMost: 6 * value.utf8.count + 2) { appendJSONString(value, to: &$0) }
+    }
+
+    /// The same into a writer with room for `6 * value.utf8.count + 2` bytes.
+    static func appendJSONString(_ value: String, to writer: inout ByteWriter) {
         var value = value
-        value.withUTF8 { appendJSONString(bytes: $0, to: &buffer) }
+        value.withUTF8 { appendJSONString(bytes: $0, to: &writer) }
     }
 
     /// Whether a byte never needs escaping, and cannot start U+2028 or U+2029 (E2 80 A8/A9).
@@ -177,45 +186,45 @@ public struct AccessLogRecord: Sendable, Equatable {
         byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0x7F && byte != 0xE2
     }
 
-    private static func appendJSONString(bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) {
-        buffer.append(UInt8(ascii: "\""))
+    private static func appendJSONString(bytes: UnsafeBufferPointer<UInt8>, to writer: inout ByteWriter) {
+        writer.append(UInt8(ascii: "\""))
         var index = 0
         while index < bytes.count {
             // Copy the run of bytes that need nothing in one go; most strings are a single run.
             var runEnd = index
             while runEnd < bytes.count, passesUnescaped(bytes[runEnd]) { runEnd += 1 }
             if runEnd > index {
-                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<runEnd]))
+                writer.append(UnsafeBufferPointer(rebasing: bytes[index..<runEnd]))
                 index = runEnd
                 if index == bytes.count { break }
             }
             let byte = bytes[index]
             switch byte {
-            case UInt8(ascii: "\""): buffer.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): buffer.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: buffer.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: buffer.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: buffer.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0x00..<0x20, 0x7F: appendUnicodeEscape(UInt16(byte), to: &buffer)
+            case UInt8(ascii: "\""): writer.append("\\\"")
+            case UInt8(ascii: "\\"): writer.append("\\\\")
+            case 0x0A: writer.append("\\n")
+            case 0x0D: writer.append("\\r")
+            case 0x09: writer.append("\\t")
+            case 0x00..<0x20, 0x7F: appendUnicodeEscape(UInt16(byte), to: &writer)
             default:
                 // 0xE2: U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8.
                 if index + 2 < bytes.count, bytes[index + 1] == 0x80,
                    bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9 {
-                    appendUnicodeEscape(bytes[index + 2] == 0xA8 ? 0x2028 : 0x2029, to: &buffer)
+                    appendUnicodeEscape(bytes[index + 2] == 0xA8 ? 0x2028 : 0x2029, to: &writer)
                     index += 3
                     continue
                 }
-                buffer.append(byte)
+                writer.append(byte)
             }
             index += 1
         }
-        buffer.append(UInt8(ascii: "\""))
+        writer.append(UInt8(ascii: "\""))
     }
 
-    private static func appendUnicodeEscape(_ code: UInt16, to buffer: inout [UInt8]) {
-        buffer.append(contentsOf: [0x5C, UInt8(ascii: "u")])
+    private static func appendUnicodeEscape(_ code: UInt16, to writer: inout ByteWriter) {
+        writer.append("\\u")
         for shift in stride(from: 12, through: 0, by: -4) {
-            buffer.append(hexDigit(UInt8((code >> UInt16(shift)) & 0xF)))
+            writer.append(hexDigit(UInt8((code >> UInt16(shift)) & 0xF)))
         }
     }
 
@@ -225,12 +234,12 @@ public struct AccessLogRecord: Sendable, Equatable {
     }
 
     /// Milliseconds with three decimals ("12.345"), never negative.
-    static func appendMilliseconds(_ duration: Duration, to buffer: inout [UInt8]) {
+    static func appendMilliseconds(_ duration: Duration, to writer: inout ByteWriter) {
         let (seconds, attoseconds) = duration.components
         let microseconds = max(0, seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
-        appendDecimal(microseconds / 1000, to: &buffer)
-        buffer.append(UInt8(ascii: "."))
-        appendPadded(microseconds % 1000, width: 3, to: &buffer)
+        writer.append(decimal: Int(microseconds / 1000))
+        writer.append(UInt8(ascii: "."))
+        writer.append(decimal: Int(microseconds % 1000), width: 3)
     }
 
     /// "2024-05-01T12:34:56." of the second last formatted.
@@ -246,35 +255,44 @@ public struct AccessLogRecord: Sendable, Equatable {
     }
 
     static func appendTimestamp(_ unixMilliseconds: Int64, to buffer: inout [UInt8], cache: inout TimestampCache) {
+        buffer.appendWriting(atMost: timestampBound) { appendTimestamp(unixMilliseconds, to: &$0, cache: &cache) }
+    }
+
+    /// A year of up to 19 digits and a sign, and the rest of `-MM-DDTHH:MM:SS.mmmZ`.
+    private static let timestampBound = 20 + 20
+
+    private static func appendTimestamp(
+        _ unixMilliseconds: Int64, to writer: inout ByteWriter, cache: inout TimestampCache
+    ) {
         let milliseconds = unixMilliseconds.modulo(1000)
         let totalSeconds = (unixMilliseconds - milliseconds) / 1000
         if cache.second != totalSeconds {
             cache.second = totalSeconds
             cache.prefix.removeAll(keepingCapacity: true)
-            appendDateAndTime(ofSecond: totalSeconds, to: &cache.prefix)
+            cache.prefix.appendWriting(atMost: timestampBound) { appendDateAndTime(ofSecond: totalSeconds, to: &$0) }
         }
-        buffer.append(contentsOf: cache.prefix)
-        appendPadded(milliseconds, width: 3, to: &buffer)
-        buffer.append(UInt8(ascii: "Z"))
+        cache.prefix.withUnsafeBytes { writer.append($0) }
+        writer.append(decimal: Int(milliseconds), width: 3)
+        writer.append(UInt8(ascii: "Z"))
     }
 
     /// "2024-05-01T12:34:56." for a count of seconds since 1970.
-    private static func appendDateAndTime(ofSecond totalSeconds: Int64, to buffer: inout [UInt8]) {
-        let secondsOfDay = totalSeconds.modulo(86_400)
-        let days = (totalSeconds - secondsOfDay) / 86_400
+    private static func appendDateAndTime(ofSecond totalSeconds: Int64, to writer: inout ByteWriter) {
+        let secondsOfDay = Int(totalSeconds.modulo(86_400))
+        let days = (totalSeconds - Int64(secondsOfDay)) / 86_400
         let (year, month, day) = civilDate(daysSinceEpoch: days)
-        appendPadded(year, width: 4, to: &buffer)
-        buffer.append(UInt8(ascii: "-"))
-        appendPadded(month, width: 2, to: &buffer)
-        buffer.append(UInt8(ascii: "-"))
-        appendPadded(day, width: 2, to: &buffer)
-        buffer.append(UInt8(ascii: "T"))
-        appendPadded(secondsOfDay / 3600, width: 2, to: &buffer)
-        buffer.append(UInt8(ascii: ":"))
-        appendPadded(secondsOfDay % 3600 / 60, width: 2, to: &buffer)
-        buffer.append(UInt8(ascii: ":"))
-        appendPadded(secondsOfDay % 60, width: 2, to: &buffer)
-        buffer.append(UInt8(ascii: "."))
+        writer.append(decimal: Int(year), width: 4)
+        writer.append(UInt8(ascii: "-"))
+        writer.append(decimal: Int(month), width: 2)
+        writer.append(UInt8(ascii: "-"))
+        writer.append(decimal: Int(day), width: 2)
+        writer.append(UInt8(ascii: "T"))
+        writer.append(decimal: secondsOfDay / 3600, width: 2)
+        writer.append(UInt8(ascii: ":"))
+        writer.append(decimal: secondsOfDay % 3600 / 60, width: 2)
+        writer.append(UInt8(ascii: ":"))
+        writer.append(decimal: secondsOfDay % 60, width: 2)
+        writer.append(UInt8(ascii: "."))
     }
 
     /// Proleptic Gregorian date of a day count since 1970-01-01 (the well-known era-based method:
@@ -291,49 +309,13 @@ public struct AccessLogRecord: Sendable, Equatable {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    /// Decimal digits of `value`, at least `width` of them (zeros in front).
-    static func appendPadded(_ value: Int64, width: Int, to buffer: inout [UInt8]) {
-        if value < 0 {
-            buffer.append(UInt8(ascii: "-"))
-            appendPadded(0 - value, width: width, to: &buffer)
-            return
-        }
-        // Digits are written backwards into 24 bytes on the stack (Int64.max has 19), then
-        // appended in one piece.
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { raw in
-            var position = raw.count
-            var remaining = UInt64(value)
-            repeat {
-                position -= 1
-                raw[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
-                remaining /= 10
-            } while remaining > 0
-            while raw.count - position < min(width, raw.count) {
-                position -= 1
-                raw[position] = UInt8(ascii: "0")
-            }
-            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[position...]))
-        }
-    }
-
-    static func appendDecimal(_ value: Int64, to buffer: inout [UInt8]) {
-        appendPadded(value, width: 1, to: &buffer)
-    }
-
-    private func appendOptional(_ value: String?, to buffer: inout [UInt8]) {
+    private static func appendOptional(_ value: String?, to writer: inout ByteWriter) {
         if let value {
-            AccessLogRecord.appendJSONString(value, to: &buffer)
+            appendJSONString(value, to: &writer)
         } else {
-            appendLiteral("null", to: &buffer)
+            writer.append("null")
         }
     }
-}
-
-/// Appends a literal's UTF-8 bytes without making a `String` of it.
-@inline(__always)
-private func appendLiteral(_ text: StaticString, to buffer: inout [UInt8]) {
-    buffer.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
 }
 
 extension Int64 {

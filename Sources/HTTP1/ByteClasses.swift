@@ -148,4 +148,19 @@ extension UnsafeRawBufferPointer {
     func string(_ start: Int, _ end: Int) -> String {
         String(decoding: UnsafeRawBufferPointer(rebasing: self[start..<end]), as: UTF8.self)
     }
+
+    /// Whether no byte has its high bit set, eight bytes at a time.
+    var isASCII: Bool {
+        var index = 0
+        var seen: UInt64 = 0
+        while count - index >= 8 {
+            seen |= loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            index += 8
+        }
+        while index < count {
+            seen |= UInt64(self[index])
+            index += 1
+        }
+        return seen & 0x8080_8080_8080_8080 == 0
+    }
 }

@@ -7,25 +7,32 @@ public enum HTTPSerializer {
 
     /// Appends `method SP target SP version CRLF`, the fields and the empty line.
     public static func writeHead(_ head: HTTPRequestHead, into buffer: inout [UInt8]) {
-        buffer.appendUTF8(head.method)
-        buffer.append(ASCII.space)
-        buffer.appendUTF8(head.target)
-        buffer.append(ASCII.space)
-        writeVersion(head.version, into: &buffer)
-        buffer.append(contentsOf: crlf)
-        writeFields(head.headers, into: &buffer)
+        let bound = head.method.utf8.count + head.target.utf8.count + versionBound + 4 + fieldsBound(head.headers)
+        buffer.appendWriting(atMost: bound) { writer in
+            writer.append(utf8: head.method)
+            writer.append(ASCII.space)
+            writer.append(utf8: head.target)
+            writer.append(ASCII.space)
+            writeVersion(head.version, into: &writer)
+            writer.append("\r\n")
+            writeFields(head.headers, into: &writer)
+        }
     }
 
     /// Appends `version SP status SP reason CRLF`, the fields and the empty line. An empty reason
     /// is written as the standard phrase for the status (see `HTTPResponseHead.reason`).
     public static func writeHead(_ head: HTTPResponseHead, into buffer: inout [UInt8]) {
-        writeVersion(head.version, into: &buffer)
-        buffer.append(ASCII.space)
-        writeStatus(head.status, into: &buffer)
-        buffer.append(ASCII.space)
-        buffer.appendUTF8(head.reason.isEmpty ? reasonPhrase(for: head.status) : head.reason)
-        buffer.append(contentsOf: crlf)
-        writeFields(head.headers, into: &buffer)
+        let reason = head.reason.isEmpty ? reasonPhrase(for: head.status) : head.reason
+        let bound = versionBound + 20 + reason.utf8.count + 4 + fieldsBound(head.headers)
+        buffer.appendWriting(atMost: bound) { writer in
+            writeVersion(head.version, into: &writer)
+            writer.append(ASCII.space)
+            writeStatus(head.status, into: &writer)
+            writer.append(ASCII.space)
+            writer.append(utf8: reason)
+            writer.append("\r\n")
+            writeFields(head.headers, into: &writer)
+        }
     }
 
     /// Appends one chunk: size in hex, CRLF, the bytes, CRLF (RFC 9112 section 7.1). Appends
@@ -101,37 +108,41 @@ public enum HTTPSerializer {
         }
     }
 
-    private static func writeFields(_ headers: HTTPHeaders, into buffer: inout [UInt8]) {
-        for field in headers.fields {
-            buffer.appendUTF8(field.name)
-            buffer.append(ASCII.colon)
-            buffer.append(ASCII.space)
-            field.appendValueBytes(to: &buffer)
-            buffer.append(contentsOf: crlf)
-        }
-        buffer.append(contentsOf: crlf)
+    /// `HTTP/` and two decimal numbers of any size.
+    private static let versionBound = 5 + 2 * 20 + 1
+
+    /// Room for the fields and the empty line: a Latin-1 value writes one byte per scalar, never
+    /// more than its UTF-8 count.
+    private static func fieldsBound(_ headers: HTTPHeaders) -> Int {
+        var bound = 2
+        for field in headers.fields { bound += field.name.utf8.count + field.value.utf8.count + 4 }
+        return bound
     }
 
-    private static func writeVersion(_ version: HTTPVersion, into buffer: inout [UInt8]) {
-        buffer.append(contentsOf: "HTTP/".utf8)
-        writeDecimal(version.major, into: &buffer)
-        buffer.append(UInt8(ascii: "."))
-        writeDecimal(version.minor, into: &buffer)
+    private static func writeFields(_ headers: HTTPHeaders, into writer: inout ByteWriter) {
+        for field in headers.fields {
+            writer.append(utf8: field.name)
+            writer.append(": ")
+            field.appendValueBytes(to: &writer)
+            writer.append("\r\n")
+        }
+        writer.append("\r\n")
+    }
+
+    private static func writeFields(_ headers: HTTPHeaders, into buffer: inout [UInt8]) {
+        buffer.appendWriting(atMost: fieldsBound(headers)) { writeFields(headers, into: &$0) }
+    }
+
+    private static func writeVersion(_ version: HTTPVersion, into writer: inout ByteWriter) {
+        writer.append("HTTP/")
+        writer.append(decimal: version.major)
+        writer.append(UInt8(ascii: "."))
+        writer.append(decimal: version.minor)
     }
 
     /// Status codes are three digits (RFC 9110 section 15); others are written as they are.
-    private static func writeStatus(_ status: Int, into buffer: inout [UInt8]) {
-        if (100...999).contains(status) {
-            buffer.append(ASCII.zero + UInt8(status / 100))
-            buffer.append(ASCII.zero + UInt8(status / 10 % 10))
-            buffer.append(ASCII.zero + UInt8(status % 10))
-        } else {
-            writeDecimal(status, into: &buffer)
-        }
-    }
-
-    private static func writeDecimal(_ value: Int, into buffer: inout [UInt8]) {
-        buffer.append(contentsOf: String(value).utf8)
+    private static func writeStatus(_ status: Int, into writer: inout ByteWriter) {
+        writer.append(decimal: status)
     }
 
     private static func writeHex(_ value: Int, into buffer: inout [UInt8]) {

@@ -72,20 +72,6 @@ struct AccessLogRecordTests {
         }
     }
 
-    @Test("Numbers are padded to their width and never cut")
-    func padding() {
-        func padded(_ value: Int64, _ width: Int) -> String {
-            var buffer: [UInt8] = []
-            AccessLogRecord.appendPadded(value, width: width, to: &buffer)
-            return String(decoding: buffer, as: UTF8.self)
-        }
-        #expect(padded(7, 3) == "007")
-        #expect(padded(0, 1) == "0")
-        #expect(padded(12345, 2) == "12345")
-        #expect(padded(-42, 4) == "-0042")
-        #expect(padded(Int64.max, 1) == "9223372036854775807")
-    }
-
     @Test("The path is logged without query or fragment, and long paths are cut",
           arguments: [("/tas/api/incidents?token=abc&q=secret", "/tas/api/incidents"),
                       ("/tas/api/incidents/number/I%201602%20001", "/tas/api/incidents/number/I%201602%20001"),
