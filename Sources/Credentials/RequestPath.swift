@@ -78,36 +78,46 @@ public enum RequestPath {
         guard end > 0, bytes[0] == UInt8(ascii: "/") else {
             return nil
         }
-        var result: [UInt8] = []
-        result.reserveCapacity(end)
-        var segmentStart = 1
-        while segmentStart <= end {
-            var segmentEnd = segmentStart
-            while segmentEnd < end, bytes[segmentEnd] != UInt8(ascii: "/") {
-                segmentEnd += 1
+        // Decoding only shrinks a segment and each keeps the one slash it had, so the result
+        // never outgrows the raw path: it is written into room of that size.
+        var refused = false
+        let result = [UInt8](unsafeUninitializedCapacity: end) { room, written in
+            var output = 0
+            var segmentStart = 1
+            while segmentStart <= end {
+                var segmentEnd = segmentStart
+                while segmentEnd < end, bytes[segmentEnd] != UInt8(ascii: "/") {
+                    segmentEnd += 1
+                }
+                let isLast = segmentEnd >= end
+                let raw = UnsafeBufferPointer(rebasing: bytes[segmentStart..<segmentEnd])
+                let slash = output
+                room[output] = UInt8(ascii: "/")
+                output += 1
+                guard appendDecodedSegment(raw, to: room, at: &output) else {
+                    refused = true
+                    break
+                }
+                if output == slash + 1 {
+                    // An empty segment is merged with the next, but a trailing slash is meaningful
+                    // ("/tas/api/" differs from "/tas/api"): keep that one.
+                    if !isLast { output -= 1 }
+                }
+                segmentStart = segmentEnd + 1
             }
-            let isLast = segmentEnd >= end
-            let raw = UnsafeBufferPointer(rebasing: bytes[segmentStart..<segmentEnd])
-            let slash = result.count
-            result.append(UInt8(ascii: "/"))
-            guard appendDecodedSegment(raw, to: &result) else {
-                return nil
-            }
-            if result.count == slash + 1 {
-                // An empty segment is merged with the next, but a trailing slash is meaningful
-                // ("/tas/api/" differs from "/tas/api"): keep that one.
-                if !isLast { result.removeLast() }
-            }
-            segmentStart = segmentEnd + 1
+            written = refused ? 0 : output
         }
-        return result
+        return refused ? nil : result
     }
 
-    /// Appends one segment without its `;parameters`, percent-decoded; false when it must be
-    /// refused (what was appended is then of no use).
-    private static func appendDecodedSegment(_ raw: UnsafeBufferPointer<UInt8>, to result: inout [UInt8]) -> Bool {
+    /// Writes one segment without its `;parameters`, percent-decoded, at `room[output...]`; false
+    /// when it must be refused (what was written is then of no use). The room holds at least the
+    /// raw segment's length.
+    private static func appendDecodedSegment(
+        _ raw: UnsafeBufferPointer<UInt8>, to room: UnsafeMutableBufferPointer<UInt8>, at output: inout Int
+    ) -> Bool {
         let withoutParameters = raw.firstIndex(of: UInt8(ascii: ";")).map { raw[..<$0] } ?? raw[...]
-        let start = result.count
+        let start = output
         var index = withoutParameters.startIndex
         while index < withoutParameters.endIndex {
             var byte = withoutParameters[index]
@@ -126,12 +136,13 @@ public enum RequestPath {
             case UInt8(ascii: "/"), UInt8(ascii: "\\"), UInt8(ascii: "%"), 0..<0x20, 0x7F:
                 return false
             default:
-                result.append(byte)
+                room[output] = byte
+                output += 1
             }
         }
-        let count = result.count - start
+        let count = output - start
         let dot = UInt8(ascii: ".")
-        if count == 1 && result[start] == dot || count == 2 && result[start] == dot && result[start + 1] == dot {
+        if count == 1 && room[start] == dot || count == 2 && room[start] == dot && room[start + 1] == dot {
             return false
         }
         return true

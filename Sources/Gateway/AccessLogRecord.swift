@@ -186,12 +186,26 @@ public struct AccessLogRecord: Sendable, Equatable {
         byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0x7F && byte != 0xE2
     }
 
+    /// Whether any of the eight bytes at `offset` fails `passesUnescaped`, tested on the word at
+    /// once: a byte below 0x20 borrows into a high bit it did not have, and a byte equal to one
+    /// of the others leaves a zero byte after the exclusive or, found the same way.
+    @inline(__always)
+    private static func mayNeedEscaping(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Bool {
+        let word = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+        let ones: UInt64 = 0x0101_0101_0101_0101, highBits: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ value: UInt64) -> Bool { (value &- ones) & ~value & highBits != 0 }
+        return (word &- ones &* 0x20) & ~word & highBits != 0
+            || hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C))
+            || hasZeroByte(word ^ (ones &* 0x7F)) || hasZeroByte(word ^ (ones &* 0xE2))
+    }
+
     private static func appendJSONString(bytes: UnsafeBufferPointer<UInt8>, to writer: inout ByteWriter) {
         writer.append(UInt8(ascii: "\""))
         var index = 0
         while index < bytes.count {
             // Copy the run of bytes that need nothing in one go; most strings are a single run.
             var runEnd = index
+            while bytes.count - runEnd >= 8, !mayNeedEscaping(UnsafeRawBufferPointer(bytes), at: runEnd) { runEnd += 8 }
             while runEnd < bytes.count, passesUnescaped(bytes[runEnd]) { runEnd += 1 }
             if runEnd > index {
                 writer.append(UnsafeBufferPointer(rebasing: bytes[index..<runEnd]))

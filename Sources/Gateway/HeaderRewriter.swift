@@ -80,12 +80,12 @@ public enum HeaderRewriter {
         let framing = head.headers.framingFields
         let hadBody = framing.contentLengthCount > 0 || framing.hasTransferEncoding
 
-        var headers = head.headers
         // One pass: the hop-by-hop fields (and those `Connection` names), the client's credentials,
-        // forgeable forwarding fields, `Expect` and the framing, which is set anew below.
-        let named = framing.hasConnection ? headers.listElements(name: "Connection") : []
-        headers.removeAll { field in
-            strippedFromRequests.contains(field.name) || named.contains { field.name.equalsIgnoringASCIICase($0) }
+        // forgeable forwarding fields, `Expect` and the framing, which is set anew below. Room is
+        // left for the seven fields that may be added.
+        let named = framing.hasConnection ? head.headers.listElements(name: "Connection") : []
+        var headers = head.headers.filter(reservingExtra: 7) { field in
+            !strippedFromRequests.contains(field.name) && !named.contains { field.name.equalsIgnoringASCIICase($0) }
         }
         headers.replaceOrAdd(name: "Host", value: context.upstream.authority)
         headers.add(name: "Authorization", value: context.authorization)
@@ -304,11 +304,13 @@ public enum HeaderRewriter {
     private static func saneAuthority(_ value: String) -> String? {
         let bytes = value.utf8
         guard (1...255).contains(bytes.count) else { return nil }
-        let plain = bytes.allSatisfy { byte in
+        let isAuthorityByte = { (byte: UInt8) in
             (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A)
                 || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ":")
                 || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "]")
         }
+        let plain = bytes.withContiguousStorageIfAvailable { $0.allSatisfy(isAuthorityByte) }
+            ?? bytes.allSatisfy(isAuthorityByte)
         return plain ? value : nil
     }
 }

@@ -1,4 +1,7 @@
 import Credentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The install's own session endpoints, which the gateway answers itself instead of forwarding.
 ///
@@ -27,9 +30,11 @@ enum LegacySessionEndpoint: Equatable {
     init?(normalizedPath: UnsafeBufferPointer<UInt8>) {
         var path = normalizedPath
         if path.count > 1, path.last == UInt8(ascii: "/") { path = UnsafeBufferPointer(rebasing: path.dropLast()) }
-        if path.elementsEqual("/tas/api/logout".utf8) {
+        if path.count < 14 || path[9] != UInt8(ascii: "l") {
+            return nil  // most paths: `/tas/api/` and then anything but an `l`
+        } else if path.bytesEqual("/tas/api/logout") {
             self = .logout
-        } else if path.elementsEqual("/tas/api/login".utf8) || path.starts(with: "/tas/api/login/".utf8) {
+        } else if path.bytesEqual("/tas/api/login") || path.bytesStart(with: "/tas/api/login/") {
             self = .login
         } else {
             return nil
@@ -74,5 +79,19 @@ extension GatewayErrorResponse {
     static func logoutMethodNotAllowed() -> GatewayErrorResponse {
         GatewayErrorResponse(status: 405, error: "method not allowed", detail: "/tas/api/logout takes GET",
                              termination: .clientError, extraHeaders: [("Allow", "GET, HEAD")])
+    }
+}
+
+extension UnsafeBufferPointer<UInt8> {
+    /// Whether the bytes are exactly the literal's.
+    func bytesEqual(_ literal: StaticString) -> Bool {
+        count == literal.utf8CodeUnitCount && bytesStart(with: literal)
+    }
+
+    /// Whether the bytes begin with the literal's.
+    func bytesStart(with literal: StaticString) -> Bool {
+        guard count >= literal.utf8CodeUnitCount else { return false }
+        guard let base = baseAddress else { return literal.utf8CodeUnitCount == 0 }
+        return memcmp(base, literal.utf8Start, literal.utf8CodeUnitCount) == 0
     }
 }

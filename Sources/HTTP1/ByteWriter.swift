@@ -72,21 +72,21 @@ public struct ByteWriter: ~Copyable {
         if value < 0 { append(UInt8(ascii: "-")) }
         var remaining = value.magnitude
         var digits = 1
-        var scale: UInt = 1
-        while remaining / scale >= 10 {
-            scale *= 10
+        var rest = remaining / 10
+        while rest > 0 {
             digits += 1
+            rest /= 10
         }
-        var padding = width - digits
-        while padding > 0 {
-            append(UInt8(ascii: "0"))
-            padding -= 1
+        let count = Swift.max(digits, width)
+        precondition(count <= self.remaining, "ByteWriter: more bytes than the room reserved")
+        // Written from the last digit back; the zeros of the padding come out of the same loop.
+        var position = next + count
+        while position > next {
+            position -= 1
+            position.initialize(to: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10))
+            remaining /= 10
         }
-        while scale > 0 {
-            append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining / scale))
-            remaining %= scale
-            scale /= 10
-        }
+        next += count
     }
 
     /// Lower-case hexadecimal digits of a non-negative `value`.

@@ -96,6 +96,15 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         fields.makeIterator()
     }
 
+    /// The fields `shouldKeep` answers true for, in order, in a list with room for `extra` more:
+    /// one allocation where a copy, a removal and some additions would make three.
+    public func filter(reservingExtra extra: Int, _ shouldKeep: (HTTPField) throws -> Bool) rethrows -> HTTPHeaders {
+        var kept: [HTTPField] = []
+        kept.reserveCapacity(fields.count + extra)
+        for field in fields where try shouldKeep(field) { kept.append(field) }
+        return HTTPHeaders(fields: kept)
+    }
+
     /// Appends a field, keeping any others of the same name.
     public mutating func add(name: String, value: String) {
         fields.append(HTTPField(name: name, value: value))
@@ -161,17 +170,21 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         var summary = FramingFieldSummary()
         // The name's length picks the one name it can be, so most fields cost one comparison of
         // lengths.
-        for field in fields {
-            switch field.name.utf8.count {
-            case 14 where field.name.equalsIgnoringASCIICase("Content-Length"):
-                summary.contentLengthCount += 1
-                if summary.contentLength == nil { summary.contentLength = field.value }
-            case 17 where field.name.equalsIgnoringASCIICase("Transfer-Encoding"):
-                summary.hasTransferEncoding = true
-            case 10 where field.name.equalsIgnoringASCIICase("Connection"):
-                summary.hasConnection = true
-            default:
-                break
+        // Over the storage, borrowing each field: a `for field in fields` loop copies every field,
+        // two reference-count round trips each.
+        fields.withUnsafeBufferPointer { fields in
+            for index in fields.indices {
+                switch fields[index].name.utf8.count {
+                case 14 where fields[index].name.equalsIgnoringASCIICase("Content-Length"):
+                    summary.contentLengthCount += 1
+                    if summary.contentLength == nil { summary.contentLength = fields[index].value }
+                case 17 where fields[index].name.equalsIgnoringASCIICase("Transfer-Encoding"):
+                    summary.hasTransferEncoding = true
+                case 10 where fields[index].name.equalsIgnoringASCIICase("Connection"):
+                    summary.hasConnection = true
+                default:
+                    break
+                }
             }
         }
         return summary

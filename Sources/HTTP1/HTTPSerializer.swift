@@ -115,16 +115,20 @@ public enum HTTPSerializer {
     /// more than its UTF-8 count.
     private static func fieldsBound(_ headers: HTTPHeaders) -> Int {
         var bound = 2
-        for field in headers.fields { bound += field.name.utf8.count + field.value.utf8.count + 4 }
+        headers.fields.withUnsafeBufferPointer { fields in
+            for index in fields.indices { bound += fields[index].name.utf8.count + fields[index].value.utf8.count + 4 }
+        }
         return bound
     }
 
     private static func writeFields(_ headers: HTTPHeaders, into writer: inout ByteWriter) {
-        for field in headers.fields {
-            writer.append(utf8: field.name)
-            writer.append(": ")
-            field.appendValueBytes(to: &writer)
-            writer.append("\r\n")
+        headers.fields.withUnsafeBufferPointer { fields in
+            for index in fields.indices {
+                writer.append(utf8: fields[index].name)
+                writer.append(": ")
+                fields[index].appendValueBytes(to: &writer)
+                writer.append("\r\n")
+            }
         }
         writer.append("\r\n")
     }

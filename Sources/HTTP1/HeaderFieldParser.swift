@@ -3,8 +3,37 @@
 struct FramingFieldPositions {
     var hostCount = 0
     var firstHost = -1
-    var contentLength: [Int] = []
-    var transferEncoding: [Int] = []
+    var contentLength = FieldPositions()
+    var transferEncoding = FieldPositions()
+}
+
+/// The indices of the fields of one name, in order. The first is held inline, so the usual single
+/// field allocates nothing; a list is made only for a second.
+struct FieldPositions: Sequence {
+    private var first = -1
+    private var others: [Int] = []
+
+    var isEmpty: Bool { first < 0 }
+
+    mutating func append(_ index: Int) {
+        if first < 0 { first = index } else { others.append(index) }
+    }
+
+    func makeIterator() -> Iterator {
+        Iterator(positions: self)
+    }
+
+    struct Iterator: IteratorProtocol {
+        let positions: FieldPositions
+        /// -1 for `first`, then an index into `others`.
+        var cursor = -1
+
+        mutating func next() -> Int? {
+            defer { cursor += 1 }
+            if cursor < 0 { return positions.isEmpty ? nil : positions.first }
+            return cursor < positions.others.count ? positions.others[cursor] : nil
+        }
+    }
 }
 
 /// Parses field lines (RFC 9112 section 5) from a section the line scanner already checked: every

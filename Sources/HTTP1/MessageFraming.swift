@@ -43,7 +43,7 @@ enum MessageFraming {
     /// Content-Length = 1*DIGIT (RFC 9110 section 8.6). A list of identical values, in one field or
     /// several (`5, 5`), is accepted as that value, as section 8.6 allows; any difference is
     /// rejected. Empty list elements are rejected too: nothing legitimate sends them here.
-    static func contentLength(headers: HTTPHeaders, positions: [Int]) throws(HTTPParseError) -> Int {
+    static func contentLength(headers: HTTPHeaders, positions: FieldPositions) throws(HTTPParseError) -> Int {
         var result: Int? = nil
         for position in positions {
             var value = headers.fields[position].value
@@ -99,7 +99,7 @@ enum MessageFraming {
     /// deflate) is refused rather than passed along: the server and client decode the chunked
     /// coding and the gateway re-frames the body, so an inner coding would reach the other side
     /// unannounced, as bytes it cannot read. Requests get 501 (RFC 9112 section 6.1).
-    private static func checkTransferCodings(headers: HTTPHeaders, positions: [Int]) throws(HTTPParseError) {
+    private static func checkTransferCodings(headers: HTTPHeaders, positions: FieldPositions) throws(HTTPParseError) {
         var sawChunked = false
         var lastIsChunked = false
         for position in positions {
