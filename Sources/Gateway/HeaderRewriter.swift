@@ -186,13 +186,16 @@ public enum HeaderRewriter {
     /// rewritten keep their exact bytes (a Latin-1 value stays Latin-1).
     public static func clientResponse(_ head: HTTPResponseHead, upstream: UpstreamURL,
                                       externalOrigin: @autoclosure () -> String?) -> HTTPResponseHead {
-        var headers = head.headers
-        removeHopByHopFields(from: &headers)
-        headers.removeAll { cookieFields.contains($0.name) }
+        // The hop-by-hop fields, those `Connection` names, and cookies go in one pass that makes
+        // the one list the head needs, with room for the two fields the caller may add.
+        let named = head.headers.framingFields.hasConnection ? head.headers.listElements(name: "Connection") : []
+        var headers = head.headers.filter(reservingExtra: 2) { field in
+            !isHopByHop(field.name, named: named) && !cookieFields.contains(field.name)
+        }
         var origin: String??
         for index in headers.fields.indices {
+            guard linkNames.contains(headers.fields[index].name) else { continue }
             let field = headers.fields[index]
-            guard linkFields.contains(where: { field.name.equalsIgnoringASCIICase($0) }) else { continue }
             if origin == nil { origin = .some(externalOrigin()) }
             guard case .some(.some(let externalOrigin)) = origin else { break }
             if let rewritten = rewriteLink(field.value, upstream: upstream, externalOrigin: externalOrigin) {
@@ -244,20 +247,12 @@ public enum HeaderRewriter {
 
     // MARK: Helpers
 
-    /// Removes `Connection`, every field it names, and the other hop-by-hop fields.
-    public static func removeHopByHopFields(from headers: inout HTTPHeaders) {
-        let named = headers.contains(name: "Connection") ? headers.listElements(name: "Connection") : []
-        // Looked for first: `removeAll` would copy a head shared with the caller even when it
-        // removes nothing, which is the common case for responses.
-        guard headers.fields.contains(where: { field in isHopByHop(field.name, named: named) }) else { return }
-        headers.removeAll { field in isHopByHop(field.name, named: named) }
-    }
-
     private static func isHopByHop(_ name: String, named: [Substring]) -> Bool {
         hopByHopNames.contains(name) || named.contains { name.equalsIgnoringASCIICase($0) }
     }
 
     private static let hopByHopNames = HeaderNameSet(hopByHopFields)
+    private static let linkNames = HeaderNameSet(linkFields)
     /// Upstream cookies: dropped, since the upstream's session is the gateway's, not the client's.
     private static let cookieFields = HeaderNameSet(["Set-Cookie", "Set-Cookie2"])
     /// Every field `upstreamRequest` drops by name.

@@ -19,13 +19,15 @@ enum PresentedCredential: Equatable {
         var authorization: String?
         var apiKey: String?
         var fieldCount = 0
-        for field in headers.fields {
-            if field.name.equalsIgnoringASCIICase("Authorization") {
-                authorization = field.value
-                fieldCount += 1
-            } else if field.name.equalsIgnoringASCIICase("X-API-Key") {
-                apiKey = field.value
-                fieldCount += 1
+        headers.fields.withUnsafeBufferPointer { fields in
+            for index in fields.indices {
+                if fields[index].isNamed("Authorization") {
+                    authorization = fields[index].value
+                    fieldCount += 1
+                } else if fields[index].isNamed("X-API-Key") {
+                    apiKey = fields[index].value
+                    fieldCount += 1
+                }
             }
         }
         guard fieldCount <= 1 else {

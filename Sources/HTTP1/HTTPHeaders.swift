@@ -42,8 +42,8 @@ public struct HTTPField: Sendable, Equatable {
 
     /// Whether the field has this name, ASCII case ignored. The lengths are compared first, inline:
     /// most fields a lookup passes differ in length.
-    @inline(__always)
-    func isNamed(_ other: String) -> Bool {
+    @inlinable @inline(__always)
+    public func isNamed(_ other: String) -> Bool {
         name.utf8.count == other.utf8.count && name.equalsIgnoringASCIICase(other)
     }
 
@@ -215,6 +215,28 @@ public struct FramingFieldSummary: Sendable, Equatable {
     public var hasConnection = false
 
     public init() {}
+
+    /// The first `Content-Length` as a number: decimal digits with optional whitespace around
+    /// them; nil when absent, anything else, or too large for an `Int`.
+    public var contentLengthValue: Int? {
+        guard var text = contentLength else { return nil }
+        return text.withUTF8 { bytes -> Int? in
+            var start = 0, end = bytes.count
+            while start < end, ByteClass.isWhitespace(bytes[start]) { start += 1 }
+            while end > start, ByteClass.isWhitespace(bytes[end - 1]) { end -= 1 }
+            guard start < end else { return nil }
+            var value = 0
+            for index in start..<end {
+                let digit = bytes[index] &- ASCII.zero
+                guard digit <= 9 else { return nil }
+                let (times10, overflowA) = value.multipliedReportingOverflow(by: 10)
+                let (sum, overflowB) = times10.addingReportingOverflow(Int(digit))
+                guard !overflowA, !overflowB else { return nil }
+                value = sum
+            }
+            return value
+        }
+    }
 }
 
 extension StringProtocol {

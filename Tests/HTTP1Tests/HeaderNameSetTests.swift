@@ -48,3 +48,21 @@ struct FramingFieldSummaryTests {
         #expect(HTTPHeaders([("Host", "a"), ("Transfer-Encodings", "chunked")]).framingFields == FramingFieldSummary())
     }
 }
+
+@Suite("Content-Length as a number")
+struct ContentLengthValueTests {
+    @Test("Digits with optional whitespace read as a number; anything else, or too large, is none",
+          arguments: [("0", 0), ("42", 42), (" \t17 ", 17), ("9223372036854775807", Int.max),
+                      ("9223372036854775808", nil), ("99999999999999999999", nil), ("", nil), ("  ", nil),
+                      ("+5", nil), ("-5", nil), ("5 5", nil), ("0x10", nil), ("5,5", nil)] as [(String, Int?)])
+    func value(_ text: String, _ expected: Int?) {
+        var summary = FramingFieldSummary()
+        summary.contentLength = text
+        #expect(summary.contentLengthValue == expected)
+    }
+
+    @Test("No Content-Length has no value")
+    func absent() {
+        #expect(FramingFieldSummary().contentLengthValue == nil)
+    }
+}

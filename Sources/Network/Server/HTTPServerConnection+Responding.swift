@@ -63,7 +63,6 @@ extension HTTPServerConnection {
         let statusAllowsBody = status >= 200 && status != 204 && status != 304
         // Most heads have no Transfer-Encoding or Connection, and then no list is built.
         let fields = headers.framingFields
-        let declaredLength = fields.contentLength
         let transferCodings = fields.hasTransferEncoding ? headers.listElements(name: "Transfer-Encoding") : []
         let connectionOptions = fields.hasConnection ? headers.listElements(name: "Connection") : []
         let saysClose = connectionOptions.contains { $0.equalsIgnoringASCIICase("close") }
@@ -76,8 +75,8 @@ extension HTTPServerConnection {
         } else if !transferCodings.isEmpty {
             let chunked = transferCodings.last!.equalsIgnoringASCIICase("chunked")
             framing = chunked ? .chunked : .untilClose
-        } else if let declaredLength {
-            if let length = Int(declaredLength.trimmingOptionalWhitespace()), length >= 0 {
+        } else if fields.contentLength != nil {
+            if let length = fields.contentLengthValue {
                 framing = .length(remaining: length)
             } else {
                 framing = .untilClose
