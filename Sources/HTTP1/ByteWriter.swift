@@ -111,7 +111,13 @@ extension Array where Element == UInt8 {
     ) rethrows -> Result {
         let start = count
         let maximum = Swift.max(maximum, 1)  // so the room always has an address
-        append(contentsOf: repeatElement(0, count: maximum))
+        // An array cannot grow by uninitialized elements: the room is zeroed first, by one copy
+        // from a page of zeros when it fits (the generic fill costs several times more).
+        if maximum <= byteWriterZeros.count {
+            byteWriterZeros.withUnsafeBufferPointer { append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<maximum])) }
+        } else {
+            append(contentsOf: repeatElement(0, count: maximum))
+        }
         var written = 0
         let result = try withUnsafeMutableBufferPointer { whole in
             let room = UnsafeMutableBufferPointer(rebasing: whole[start...])
@@ -123,3 +129,6 @@ extension Array where Element == UInt8 {
         return result
     }
 }
+
+@usableFromInline
+let byteWriterZeros = [UInt8](repeating: 0, count: 4096)

@@ -3,7 +3,11 @@
 /// `generation` identifies this issue of a token within its account: invalidation compares it, so a
 /// late 401 for a token that was already replaced removes nothing. The token value is a secret:
 /// `description` and the mirror show only the generation and a fingerprint, never the value.
-public struct LegacyToken: Sendable, Hashable, CustomStringConvertible, CustomReflectable {
+///
+/// Immutable and shared: a class, so handing a token to each request that uses it is one reference
+/// count, not one for each of its strings. Two tokens are equal when their value, generation and
+/// account are.
+public final class LegacyToken: Sendable, Hashable, CustomStringConvertible, CustomReflectable {
     /// The raw token, to be sent as `Authorization: TOKEN id="<value>"`. Never log it.
     public let value: String
     /// Increases with every token the account obtains; unique within the account.
@@ -18,6 +22,17 @@ public struct LegacyToken: Sendable, Hashable, CustomStringConvertible, CustomRe
         self.generation = generation
         self.account = account
         authorizationHeaderValue = "TOKEN id=\"\(value)\""
+    }
+
+    public static func == (left: LegacyToken, right: LegacyToken) -> Bool {
+        left === right || (left.value == right.value && left.generation == right.generation
+            && left.account == right.account)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(value)
+        hasher.combine(generation)
+        hasher.combine(account)
     }
 
     /// Eight hex digits of a 32-bit FNV-1a hash of the value: enough to tell tokens apart in a log,

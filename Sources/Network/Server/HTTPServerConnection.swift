@@ -243,16 +243,15 @@ final class HTTPServerConnection: ConnectionDelegate {
         guard let head = currentHead else { return }
         currentHead = nil
         let responder = makeResponder(for: head)
-        var request = request(head, body: body)
-        request.admission = currentAdmission
+        let request = request(head, body: body, admission: currentAdmission)
         currentAdmission = nil
         body = []
         owner.handler.handle(request, responder: responder)
     }
 
-    private func request(_ head: HTTPRequestHead, body: [UInt8]) -> HTTPServerRequest {
+    private func request(_ head: HTTPRequestHead, body: [UInt8], admission: AnyObject? = nil) -> HTTPServerRequest {
         HTTPServerRequest(head: head, body: body, remoteAddress: connection.remoteAddress, isTLS: connection.isTLS,
-                          eventLoop: loop)
+                          eventLoop: loop, admission: admission)
     }
 
     /// The responder of the request now answered; the connection holds it until the answer ends.

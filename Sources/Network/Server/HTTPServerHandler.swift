@@ -30,17 +30,21 @@ public enum HeadDecision {
 }
 
 /// One request as the handler sees it.
-public struct HTTPServerRequest {
-    public var head: HTTPRequestHead
+///
+/// A class, not a struct: the gateway hands a request through several steps and keeps it for the
+/// upstream exchange, and each copy of a struct of this size would retain every string and
+/// array in it again.
+public final class HTTPServerRequest {
+    public let head: HTTPRequestHead
     /// The whole body (empty when there was none); chunked bodies arrive de-chunked.
-    public var body: [UInt8]
-    public var remoteAddress: SocketAddress
-    public var isTLS: Bool
+    public let body: [UInt8]
+    public let remoteAddress: SocketAddress
+    public let isTLS: Bool
     /// The loop the connection lives on; the responder must be used from it.
-    public var eventLoop: EventLoop
+    public let eventLoop: EventLoop
     /// What the handler's `decideBeforeBody` handed back for this request; nil for a request
     /// without a body, which `handle` gets straight away.
-    public var admission: AnyObject?
+    public let admission: AnyObject?
 
     public init(head: HTTPRequestHead, body: [UInt8], remoteAddress: SocketAddress, isTLS: Bool, eventLoop: EventLoop,
                 admission: AnyObject? = nil) {
