@@ -79,8 +79,9 @@ final class MetricShard: @unchecked Sendable {
     let loop: EventLoop
     /// Loop thread only.
     private var metrics = RequestMetrics()
-    private static let terminationIndex: [AccessLogTermination: Int] = Dictionary(
-        uniqueKeysWithValues: AccessLogTermination.allCases.enumerated().map { ($1, $0) })
+    /// Every termination, in the order of `RequestMetrics.terminations`. Found by a short scan:
+    /// a dictionary lookup would hash the case every request, which costs more.
+    private static let terminations = AccessLogTermination.allCases
 
     init(loop: EventLoop) {
         self.loop = loop
@@ -92,7 +93,7 @@ final class MetricShard: @unchecked Sendable {
         let route = MetricRoute.classify(path: path)
         let statusClass = MetricStatusClass(status: outcome.status)
         metrics.requests[route.rawValue * MetricStatusClass.allCases.count + statusClass.rawValue] += 1
-        metrics.terminations[Self.terminationIndex[outcome.termination] ?? 0] += 1
+        metrics.terminations[Self.terminations.firstIndex(of: outcome.termination) ?? 0] += 1
         metrics.requestDuration.observe(nanoseconds: totalNanoseconds)
         if outcome.gotToken { metrics.tokenWait.observe(nanoseconds: outcome.tokenWaitNanoseconds) }
         if outcome.reachedUpstream { metrics.upstreamDuration.observe(nanoseconds: outcome.upstreamNanoseconds) }
