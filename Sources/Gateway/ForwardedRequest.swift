@@ -159,9 +159,9 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
         var clientHead = HeaderRewriter.clientResponse(
             head, upstream: route.upstream.url,
             externalOrigin: HeaderRewriter.externalOrigin(scheme: snapshot.settings.externalScheme,
-                                                          host: request.head.headers.first(name: "Host")))
-        // The request id goes back too, so a client can quote it and find its access-log line.
-        clientHead.headers.replaceOrAdd(name: HeaderRewriter.requestIDField, value: outcome.requestID)
+                                                          host: request.head.headers.first(name: "Host")),
+            // The request id goes back too, so a client can quote it and find its access-log line.
+            requestID: outcome.requestID)
         let statusAllowsBody = head.status >= 200 && head.status != 204 && head.status != 304
         if statusAllowsBody, request.head.method != "HEAD", !clientHead.headers.contains(name: "Content-Length") {
             clientHead.headers.add(name: "Transfer-Encoding", value: "chunked")

@@ -76,23 +76,37 @@ public enum HeaderRewriter {
     public static func upstreamRequest(_ head: HTTPRequestHead,
                                        context: RequestContext) throws(RewriteError) -> HTTPRequestHead {
         let target = try upstreamTarget(head.target, pathPrefix: context.upstream.pathPrefix)
-        let clientHost = head.headers.first(name: "Host").flatMap(saneAuthority)
         let framing = head.headers.framingFields
         let hadBody = framing.contentLengthCount > 0 || framing.hasTransferEncoding
 
         // One pass: the hop-by-hop fields (and those `Connection` names), the client's credentials,
-        // forgeable forwarding fields, `Expect` and the framing, which is set anew below. Room is
-        // left for the seven fields that may be added.
+        // forgeable forwarding fields, `Expect` and the framing go, which is set anew below; `Host`
+        // and the request id are set in place (their later copies go). Room is left for the fields
+        // added after.
         let named = framing.hasConnection ? head.headers.listElements(name: "Connection") : []
-        var headers = head.headers.filter(reservingExtra: 7) { field in
-            !strippedFromRequests.contains(field.name) && !named.contains { field.name.equalsIgnoringASCIICase($0) }
+        var clientHost: String??
+        var sawRequestID = false
+        var headers = head.headers.rewritten(reservingExtra: 7) { field in
+            if field.isNamed("Host") {
+                guard clientHost == nil else { return .drop }
+                clientHost = .some(saneAuthority(field.value))
+                return .replace(HTTPField(name: "Host", value: context.upstream.authority))
+            }
+            if field.isNamed(requestIDField) {
+                guard !sawRequestID else { return .drop }
+                sawRequestID = true
+                return .replace(HTTPField(name: requestIDField, value: context.requestID))
+            }
+            let isStripped = strippedFromRequests.contains(field.name)
+                || named.contains(where: { field.name.equalsIgnoringASCIICase($0) })
+            return isStripped ? .drop : .keep
         }
-        headers.replaceOrAdd(name: "Host", value: context.upstream.authority)
+        if clientHost == nil { headers.add(name: "Host", value: context.upstream.authority) }
         headers.add(name: "Authorization", value: context.authorization)
         headers.add(name: "X-Forwarded-For", value: context.clientAddress)
         headers.add(name: "X-Forwarded-Proto", value: context.externalScheme)
-        if let clientHost { headers.add(name: "X-Forwarded-Host", value: clientHost) }
-        headers.replaceOrAdd(name: requestIDField, value: context.requestID)
+        if case .some(.some(let clientHost)) = clientHost { headers.add(name: "X-Forwarded-Host", value: clientHost) }
+        if !sawRequestID { headers.add(name: requestIDField, value: context.requestID) }
         if hadBody || context.bodyLength > 0 {
             headers.add(name: "Content-Length", value: String(context.bodyLength))
         }
@@ -185,13 +199,22 @@ public enum HeaderRewriter {
     /// `externalOrigin` is asked for only when the head has a link field. Fields that are not
     /// rewritten keep their exact bytes (a Latin-1 value stays Latin-1).
     public static func clientResponse(_ head: HTTPResponseHead, upstream: UpstreamURL,
-                                      externalOrigin: @autoclosure () -> String?) -> HTTPResponseHead {
+                                      externalOrigin: @autoclosure () -> String?,
+                                      requestID: String? = nil) -> HTTPResponseHead {
         // The hop-by-hop fields, those `Connection` names, and cookies go in one pass that makes
-        // the one list the head needs, with room for the two fields the caller may add.
+        // the one list the head needs, with room for the fields the caller may add. The request id,
+        // when given, takes the place of the upstream's (whose later copies go), or comes last.
         let named = head.headers.framingFields.hasConnection ? head.headers.listElements(name: "Connection") : []
-        var headers = head.headers.filter(reservingExtra: 2) { field in
-            !isHopByHop(field.name, named: named) && !cookieFields.contains(field.name)
+        var sawRequestID = false
+        var headers = head.headers.rewritten(reservingExtra: 2) { field in
+            if let requestID, field.isNamed(requestIDField) {
+                guard !sawRequestID else { return .drop }
+                sawRequestID = true
+                return .replace(HTTPField(name: requestIDField, value: requestID))
+            }
+            return isHopByHop(field.name, named: named) || cookieFields.contains(field.name) ? .drop : .keep
         }
+        if let requestID, !sawRequestID { headers.add(name: requestIDField, value: requestID) }
         var origin: String??
         for index in headers.fields.indices {
             guard linkNames.contains(headers.fields[index].name) else { continue }

@@ -96,13 +96,27 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         fields.makeIterator()
     }
 
-    /// The fields `shouldKeep` answers true for, in order, in a list with room for `extra` more:
-    /// one allocation where a copy, a removal and some additions would make three.
-    public func filter(reservingExtra extra: Int, _ shouldKeep: (HTTPField) throws -> Bool) rethrows -> HTTPHeaders {
-        var kept: [HTTPField] = []
-        kept.reserveCapacity(fields.count + extra)
-        for field in fields where try shouldKeep(field) { kept.append(field) }
-        return HTTPHeaders(fields: kept)
+    /// What `rewritten(reservingExtra:_:)` does with one field.
+    public enum FieldRewrite {
+        case keep
+        case drop
+        /// Puts this field where the old one stood.
+        case replace(HTTPField)
+    }
+
+    /// The list rebuilt in one pass, in order, with room for `extra` more fields: one allocation
+    /// where a copy, removals, in-place replacements and additions would each scan or copy again.
+    public func rewritten(reservingExtra extra: Int, _ rewrite: (HTTPField) throws -> FieldRewrite) rethrows -> HTTPHeaders {
+        var result: [HTTPField] = []
+        result.reserveCapacity(fields.count + extra)
+        for field in fields {
+            switch try rewrite(field) {
+            case .keep: result.append(field)
+            case .drop: break
+            case .replace(let replacement): result.append(replacement)
+            }
+        }
+        return HTTPHeaders(fields: result)
     }
 
     /// Appends a field, keeping any others of the same name.

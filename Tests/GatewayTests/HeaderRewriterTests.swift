@@ -209,4 +209,41 @@ struct HeaderRewriterTests {
         let kept = HeaderRewriter.clientResponse(head, upstream: Self.upstream, externalOrigin: nil)
         #expect(kept.headers.first(name: "Location") == "https://td.example.com:8443/topdesk/x")
     }
+
+    @Test("The request id takes the place of the upstream's, whose other copies go, or comes last")
+    func responseRequestID() {
+        let upstreamHead = HTTPResponseHead(status: 200, headers: HTTPHeaders([
+            ("Content-Type", "application/json"), ("x-request-id", "upstream-1"), ("Content-Length", "2"),
+            ("X-Request-ID", "upstream-2"), ("Set-Cookie", "a=b"),
+        ]))
+        let rewritten = HeaderRewriter.clientResponse(upstreamHead, upstream: Self.upstream, externalOrigin: nil,
+                                                      requestID: "req-9")
+        #expect(rewritten.headers.fields == [
+            HTTPField(name: "Content-Type", value: "application/json"),
+            HTTPField(name: "X-Request-ID", value: "req-9"),
+            HTTPField(name: "Content-Length", value: "2"),
+        ])
+        let without = HTTPResponseHead(status: 204, headers: HTTPHeaders([("Date", "x")]))
+        #expect(HeaderRewriter.clientResponse(without, upstream: Self.upstream, externalOrigin: nil, requestID: "req-9")
+            .headers.fields == [HTTPField(name: "Date", value: "x"), HTTPField(name: "X-Request-ID", value: "req-9")])
+        #expect(HeaderRewriter.clientResponse(upstreamHead, upstream: Self.upstream, externalOrigin: nil)
+            .headers["X-Request-ID"] == ["upstream-1", "upstream-2"])
+    }
+
+    @Test("Host stays in its place, once, even when Connection names it; the client's goes to X-Forwarded-Host")
+    func requestHostInPlace() throws {
+        let head = HTTPRequestHead(method: "GET", target: "/tas/api/version", headers: HTTPHeaders([
+            ("Accept", "*/*"), ("host", "gw.example.org"), ("Connection", "Host"), ("Host", "second.example"),
+        ]))
+        let rewritten = try HeaderRewriter.upstreamRequest(head, context: Self.context())
+        #expect(rewritten.headers["Host"] == ["td.example.com:8443"])
+        #expect(rewritten.headers.fields.prefix(2) == [HTTPField(name: "Accept", value: "*/*"),
+                                                       HTTPField(name: "Host", value: "td.example.com:8443")])
+        #expect(rewritten.headers["X-Forwarded-Host"] == ["gw.example.org"])
+        #expect(!rewritten.headers.contains(name: "Connection"))
+        let hostless = HTTPRequestHead(method: "GET", target: "/x", version: .http1_0, headers: HTTPHeaders([("A", "1")]))
+        let added = try HeaderRewriter.upstreamRequest(hostless, context: Self.context()).headers
+        #expect(added.fields.map(\.name) == ["A", "Host", "Authorization", "X-Forwarded-For", "X-Forwarded-Proto",
+                                             "X-Request-ID"])
+    }
 }
