@@ -19,8 +19,7 @@
 public enum RequestPath {
     /// The normalized path bytes, or nil when the target must be refused (see the type's notes).
     public static func normalizedForMatching(_ target: String) -> [UInt8]? {
-        var target = target
-        return target.withUTF8 { normalize(UnsafeRawBufferPointer($0)) }
+        withNormalizedPath(target) { Array($0) }
     }
 
     /// Calls `body` with the normalized path without allocating when the path needs no decoding
@@ -35,10 +34,13 @@ public enum RequestPath {
             if (end == bytes.count || bytes[end] == UInt8(ascii: "?")) && isPlain(path) {
                 return body(path)
             }
-            guard let normalized = normalize(UnsafeRawBufferPointer(bytes)) else {
-                return nil
+            // Decoding only shrinks a segment and each keeps the one slash it had, so the result
+            // never outgrows the path: it is decoded into scratch room of that size (on the stack
+            // for the usual lengths).
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(end, 1)) { room -> Result? in
+                guard let count = normalize(UnsafeRawBufferPointer(bytes), into: room) else { return nil }
+                return body(UnsafeBufferPointer(rebasing: room[..<count]))
             }
-            return normalized.withUnsafeBufferPointer(body)
         }
     }
 
@@ -69,7 +71,9 @@ public enum RequestPath {
         return true
     }
 
-    private static func normalize(_ target: UnsafeRawBufferPointer) -> [UInt8]? {
+    /// Writes the normalized path into `room`, which holds at least the path's length (up to `?`
+    /// or `#`); returns how many bytes, or nil when the target must be refused.
+    private static func normalize(_ target: UnsafeRawBufferPointer, into room: UnsafeMutableBufferPointer<UInt8>) -> Int? {
         let bytes = target.bindMemory(to: UInt8.self)
         let end = pathEnd(bytes)
         if end < bytes.count, bytes[end] == UInt8(ascii: "#") {
@@ -78,36 +82,30 @@ public enum RequestPath {
         guard end > 0, bytes[0] == UInt8(ascii: "/") else {
             return nil
         }
-        // Decoding only shrinks a segment and each keeps the one slash it had, so the result
-        // never outgrows the raw path: it is written into room of that size.
-        var refused = false
-        let result = [UInt8](unsafeUninitializedCapacity: end) { room, written in
-            var output = 0
-            var segmentStart = 1
-            while segmentStart <= end {
-                var segmentEnd = segmentStart
-                while segmentEnd < end, bytes[segmentEnd] != UInt8(ascii: "/") {
-                    segmentEnd += 1
-                }
-                let isLast = segmentEnd >= end
-                let raw = UnsafeBufferPointer(rebasing: bytes[segmentStart..<segmentEnd])
-                let slash = output
-                room[output] = UInt8(ascii: "/")
-                output += 1
-                guard appendDecodedSegment(raw, to: room, at: &output) else {
-                    refused = true
-                    break
-                }
-                if output == slash + 1 {
-                    // An empty segment is merged with the next, but a trailing slash is meaningful
-                    // ("/tas/api/" differs from "/tas/api"): keep that one.
-                    if !isLast { output -= 1 }
-                }
-                segmentStart = segmentEnd + 1
+        precondition(room.count >= end, "RequestPath: room shorter than the path")
+        var output = 0
+        var segmentStart = 1
+        while segmentStart <= end {
+            var segmentEnd = segmentStart
+            while segmentEnd < end, bytes[segmentEnd] != UInt8(ascii: "/") {
+                segmentEnd += 1
             }
-            written = refused ? 0 : output
+            let isLast = segmentEnd >= end
+            let raw = UnsafeBufferPointer(rebasing: bytes[segmentStart..<segmentEnd])
+            let slash = output
+            room[output] = UInt8(ascii: "/")
+            output += 1
+            guard appendDecodedSegment(raw, to: room, at: &output) else {
+                return nil
+            }
+            if output == slash + 1 {
+                // An empty segment is merged with the next, but a trailing slash is meaningful
+                // ("/tas/api/" differs from "/tas/api"): keep that one.
+                if !isLast { output -= 1 }
+            }
+            segmentStart = segmentEnd + 1
         }
-        return refused ? nil : result
+        return output
     }
 
     /// Writes one segment without its `;parameters`, percent-decoded, at `room[output...]`; false

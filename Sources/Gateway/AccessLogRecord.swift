@@ -1,4 +1,5 @@
 import HTTP1
+import Network
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -79,9 +80,7 @@ public struct AccessLogRecord: Sendable, Equatable {
 
     /// Wall-clock milliseconds since 1970 (`CLOCK_REALTIME`), for `unixMilliseconds`.
     public static func currentUnixMilliseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+        System.unixMilliseconds()
     }
 
     /// Longest path written; longer ones are cut (and marked with "...").

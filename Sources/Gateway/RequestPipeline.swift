@@ -194,7 +194,7 @@ final class RequestPipeline: HTTPServerHandler {
         let path = AccessLogRecord.path(ofTarget: request.head.target)
         metrics.shard(for: request.eventLoop).record(outcome, path: path, totalNanoseconds: now &- outcome.startedAt)
         accessLogs[request.eventLoop.index].append(AccessLogRecord(
-            unixMilliseconds: AccessLogRecord.currentUnixMilliseconds(), requestID: outcome.requestID,
+            unixMilliseconds: request.eventLoop.unixMilliseconds, requestID: outcome.requestID,
             remoteAddress: request.remoteAddress.host, client: outcome.client, account: outcome.account,
             method: request.head.method, path: path,
             status: outcome.status, bytes: outcome.bytes, total: .nanoseconds(now &- outcome.startedAt),

@@ -130,6 +130,21 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
     /// When this pass of the loop began; loop thread only.
     private var passStartedAt = System.monotonicNanoseconds()
 
+    /// Wall-clock milliseconds since 1970, for timestamps in logs. On the loop thread, read at
+    /// most once per pass, when first asked for; from any other thread, the clock itself.
+    public var unixMilliseconds: Int64 {
+        guard inEventLoop else { return System.unixMilliseconds() }
+        if wallClockPass != passStartedAt {
+            wallClockPass = passStartedAt
+            wallClock = System.unixMilliseconds()
+        }
+        return wallClock
+    }
+
+    /// The pass `wallClock` was read in, named by its start; loop thread only.
+    private var wallClockPass: UInt64 = 0
+    private var wallClock: Int64 = 0
+
     // MARK: - Loop thread only
 
     /// Runs `work` once `after` has passed. Loop thread only.
