@@ -9,7 +9,7 @@ import TokenPool
 /// The 401 check happens on the upstream's response head, before anything reaches the client, so
 /// a rejected token never shows: the token is invalidated (only that one), a fresh one is leased
 /// and the request goes out once more, when its body fit the replay buffer.
-final class ForwardedRequest: HTTPClientResponseDelegate {
+final class ForwardedRequest: HTTPClientResponseDelegate, HTTPResponderObserver {
     private enum State {
         case waitingForToken
         case awaitingResponse
@@ -58,7 +58,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
     }
 
     func start() {
-        responder.onClosed = { [self] in clientWentAway() }
+        responder.observer = self
         acquireToken()
     }
 
@@ -168,7 +168,6 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
         }
         outcome.status = head.status
         state = .streaming(control)
-        responder.onWritable = { [weak control] in control?.resumeReading() }
         pendingClientHead = clientHead
     }
 
@@ -267,6 +266,16 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
 
     // MARK: Ending
 
+    // MARK: HTTPResponderObserver
+
+    func responderBecameWritable() {
+        if case .streaming(let control) = state { control.resumeReading() }
+    }
+
+    func responderLostClient() {
+        clientWentAway()
+    }
+
     private func clientWentAway() {
         clientGone = true
         if case .streaming(let control) = state {
@@ -279,14 +288,13 @@ final class ForwardedRequest: HTTPClientResponseDelegate {
 
     private func fail(_ error: GatewayErrorResponse) {
         state = .finished
-        responder.onClosed = nil
+        responder.observer = nil
         pipeline.respond(error, to: request, responder: responder, outcome: &outcome, snapshot: snapshot)
     }
 
     private func finish(termination: AccessLogTermination) {
         state = .finished
-        responder.onClosed = nil
-        responder.onWritable = nil
+        responder.observer = nil
         outcome.termination = termination
         if termination == .clientAborted, outcome.status == 0 { outcome.status = 499 }
         pipeline.log(outcome, request: request, snapshot: snapshot)

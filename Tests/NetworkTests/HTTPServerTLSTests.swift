@@ -149,7 +149,7 @@ struct HTTPServerTLSTests {
             group: group,
             handler: ClosureHandler { _, responder in
                 // Never answers; learns that the client connection went away.
-                responder.onClosed = { closedMidResponse.record(true) }
+                responder.observer = ClosureResponderObserver(lostClient: { closedMidResponse.record(true) })
             })
         let port = try server.start()
         let client = try RawHTTPClient(port: port)

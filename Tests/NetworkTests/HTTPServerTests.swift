@@ -106,7 +106,7 @@ struct HTTPServerTests {
                 }
                 if produced.load(ordering: .relaxed) >= total { responder.sendEnd() }
             }
-            responder.onWritable = pump
+            responder.observer = ClosureResponderObserver(becameWritable: pump)
             pump()
         }) { _, port in
             let client = try RawHTTPClient(port: port, timeoutSeconds: 10)

@@ -30,7 +30,7 @@ public final class HTTPClient: @unchecked Sendable {
     /// called on `loop`, which must belong to the client's group; the delegate is called on `loop`.
     /// `Content-Length` is set from `body` (see `HTTPClientRequestFraming`); no other header is
     /// added, so the caller sets `Host`.
-    public func execute(_ head: HTTPRequestHead, body: [UInt8], on loop: EventLoop,
+    public func execute(_ head: consuming HTTPRequestHead, body: [UInt8], on loop: EventLoop,
                         delegate: any HTTPClientResponseDelegate) {
         let pool = pool(for: loop)
         pool.execute(HTTPClientRequest(head: head, body: body, delegate: delegate))

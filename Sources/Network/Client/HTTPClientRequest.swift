@@ -11,10 +11,14 @@ final class HTTPClientRequest {
     /// Set once the pool queued the request again after a failure; it is never retried twice.
     var hasBeenRetried = false
 
-    init(head: HTTPRequestHead, body: [UInt8], delegate: any HTTPClientResponseDelegate) {
-        self.head = HTTPClientRequestFraming.adjustedHead(head, bodyCount: body.count) ?? head
+    init(head: consuming HTTPRequestHead, body: [UInt8], delegate: any HTTPClientResponseDelegate) {
+        allowsConnectionReuse = head.keepAlive
+        if let adjusted = HTTPClientRequestFraming.adjustedHead(head, bodyCount: body.count) {
+            self.head = adjusted
+        } else {
+            self.head = head
+        }
         self.body = body
         self.delegate = delegate
-        allowsConnectionReuse = head.keepAlive
     }
 }

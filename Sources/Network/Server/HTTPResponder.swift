@@ -29,10 +29,11 @@ public final class HTTPResponder {
     let version: HTTPVersion
     var progress: Progress = .notStarted
 
-    /// Called when pending output fell below the low-water mark after `isWritable` was false.
-    public var onWritable: (() -> Void)?
-    /// Called when the client went away before the response was complete.
-    public var onClosed: (() -> Void)?
+    /// Told when the connection can take output again and when the client went away. Held
+    /// strongly until the response is finished, aborted or the connection closed; clear it when
+    /// done with the responder. An object rather than two closures: a streamed response would
+    /// otherwise allocate both for every request.
+    public var observer: (any HTTPResponderObserver)?
 
     init(owner: HTTPServerConnection, method: String, version: HTTPVersion) {
         self.owner = owner
@@ -41,7 +42,7 @@ public final class HTTPResponder {
     }
 
     /// False while more than the high-water mark of output is pending (stop producing until
-    /// `onWritable`), and after the connection closed.
+    /// the observer hears it can go on), and after the connection closed.
     public var isWritable: Bool {
         guard let owner, owner.connection.isOpen else { return false }
         return owner.connection.isWritable
@@ -111,23 +112,29 @@ public final class HTTPResponder {
 
     /// Gives up on a response that cannot be completed (its upstream failed after the head went
     /// out): the connection is closed at once, the only way to tell the client the body is cut
-    /// short. `onClosed` is not called for it.
+    /// short. The observer is not told of it.
     public func abort() {
         guard let owner else { return }
         if case .finished = progress { return }
         progress = .finished
         self.owner = nil
-        onClosed = nil
-        onWritable = nil
+        observer = nil
         owner.forceClose()
     }
 
     func connectionClosed() {
         progress = .finished
         owner = nil
-        let onClosed = self.onClosed
-        self.onClosed = nil
-        onWritable = nil
-        onClosed?()
+        let observer = self.observer
+        self.observer = nil
+        observer?.responderLostClient()
     }
+}
+
+/// What a streaming handler hears from its `HTTPResponder` (see `HTTPResponder.observer`).
+public protocol HTTPResponderObserver: AnyObject {
+    /// Pending output fell below the low-water mark after `isWritable` was false.
+    func responderBecameWritable()
+    /// The client went away before the response was complete.
+    func responderLostClient()
 }

@@ -22,7 +22,7 @@ public struct HTTPServerConfiguration: Sendable {
     public var writeTimeout: Duration = .seconds(60)
     /// Pending response bytes above which `HTTPResponder.isWritable` turns false. Default: 256 KiB.
     public var highWaterMark: Int = 256 * 1024
-    /// Pending response bytes at which `HTTPResponder.onWritable` fires again. Default: 64 KiB.
+    /// Pending response bytes at which `HTTPResponder.observer` hears it can write again. Default: 64 KiB.
     public var lowWaterMark: Int = 64 * 1024
     /// Listen backlog per loop. Default: 4096 (the kernel caps it at net.core.somaxconn).
     public var backlog: Int = 4096

@@ -93,7 +93,7 @@ final class HTTPServerConnection: ConnectionDelegate {
             resumeParsingWhenDrained = false
             resumeParsing()
         }
-        responder?.onWritable?()
+        responder?.observer?.responderBecameWritable()
     }
 
     func connectionDidClose(_ connection: Connection, error: ConnectionError?) {

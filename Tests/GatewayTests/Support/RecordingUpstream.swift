@@ -107,25 +107,37 @@ final class RecordingUpstream: HTTPServerHandler, @unchecked Sendable {
 
     /// Streams `largeBodySize` bytes chunked (no Content-Length), as fast as the gateway reads.
     private func streamLargeBody(to responder: HTTPResponder) {
-        responder.onClosed = { [cutStreams] in cutStreams.update { $0 += 1 } }
+        let stream = LargeBodyStream(responder: responder, cutStreams: cutStreams)
+        responder.observer = stream
         responder.sendHead(HTTPResponseHead(status: 200, headers: ["Content-Type": "application/octet-stream",
                                                                     "Transfer-Encoding": "chunked"]))
+        stream.pump()
+    }
+
+    /// Sends the large body as fast as the responder takes it, resuming when it becomes writable.
+    private final class LargeBodyStream: HTTPResponderObserver {
+        let responder: HTTPResponder
+        let cutStreams: Shared<Int>
         var offset = 0
+
+        init(responder: HTTPResponder, cutStreams: Shared<Int>) {
+            self.responder = responder
+            self.cutStreams = cutStreams
+        }
+
         func pump() {
-            while offset < Self.largeBodySize {
-                let end = min(offset + 65_536, Self.largeBodySize)
-                responder.sendBody((offset..<end).map(Self.largeBodyByte))
+            while offset < RecordingUpstream.largeBodySize {
+                let end = min(offset + 65_536, RecordingUpstream.largeBodySize)
+                responder.sendBody((offset..<end).map(RecordingUpstream.largeBodyByte))
                 offset = end
-                if !responder.isWritable {
-                    responder.onWritable = { pump() }
-                    return
-                }
+                if !responder.isWritable { return }  // `responderBecameWritable` goes on
             }
-            responder.onWritable = nil
-            responder.onClosed = nil
+            responder.observer = nil
             responder.sendEnd()
         }
-        pump()
+
+        func responderBecameWritable() { pump() }
+        func responderLostClient() { cutStreams.update { $0 += 1 } }
     }
 
     func stop() {

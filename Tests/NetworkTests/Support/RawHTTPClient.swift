@@ -209,3 +209,17 @@ func withServer(
     }
     try body(server, port)
 }
+
+/// A responder observer made of closures, for tests.
+final class ClosureResponderObserver: HTTPResponderObserver {
+    let becameWritable: () -> Void
+    let lostClient: () -> Void
+
+    init(becameWritable: @escaping () -> Void = {}, lostClient: @escaping () -> Void = {}) {
+        self.becameWritable = becameWritable
+        self.lostClient = lostClient
+    }
+
+    func responderBecameWritable() { becameWritable() }
+    func responderLostClient() { lostClient() }
+}
