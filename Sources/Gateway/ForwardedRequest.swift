@@ -106,9 +106,9 @@ final class ForwardedRequest: HTTPClientResponseDelegate, HTTPResponderObserver 
             upstream: route.upstream.url, authorization: token.authorizationHeaderValue,
             clientAddress: request.remoteAddress.host, externalScheme: snapshot.settings.externalScheme,
             requestID: outcome.requestID, bodyLength: request.body.count)
-        let head: HTTPRequestHead
+        let head: HTTPWireRequestHead
         do {
-            head = try HeaderRewriter.upstreamRequest(request.head, context: context)
+            head = try HeaderRewriter.upstreamWireRequest(request.head, context: context)
         } catch {
             fail(.badRequest("only origin-form and absolute-form request targets can be forwarded"))
             return
@@ -117,7 +117,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate, HTTPResponderObserver 
         if upstreamStartedAt == 0 { upstreamStartedAt = loop.now }
         outcome.reachedUpstream = true
         // Request bodies go out on every method: some clients send `null` with a GET.
-        route.upstream.client.execute(head, body: request.body, on: loop, delegate: self)
+        route.upstream.client.execute(wireHead: head, body: request.body, on: loop, delegate: self)
     }
 
     // MARK: HTTPClientResponseDelegate

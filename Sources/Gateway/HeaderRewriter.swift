@@ -1,4 +1,5 @@
 import HTTP1
+import Network
 import Synchronization
 
 /// Header hygiene between client and upstream, as pure functions over message heads.
@@ -72,45 +73,83 @@ public enum HeaderRewriter {
     ///
     /// The target's path gets the upstream's prefix in front and is otherwise passed byte for byte
     /// (`%20` stays `%20`; LEGACY_API.md: incident numbers travel that way). `Expect` is dropped:
-    /// the body is already buffered whole, nothing is left to wait for.
+    /// the body is already buffered whole, nothing is left to wait for. The body is framed with
+    /// `Content-Length`, which a GET or HEAD without a body does not carry.
     public static func upstreamRequest(_ head: HTTPRequestHead,
                                        context: RequestContext) throws(RewriteError) -> HTTPRequestHead {
         let target = try upstreamTarget(head.target, pathPrefix: context.upstream.pathPrefix)
-        let framing = head.headers.framingFields
-        let hadBody = framing.contentLengthCount > 0 || framing.hasTransferEncoding
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(head.headers.count + 7)
+        forEachUpstreamField(of: head, context: context) { headers.add($0) }
+        return HTTPRequestHead(method: head.method, target: target, version: .http1_1, headers: headers)
+    }
 
-        // One pass: the hop-by-hop fields (and those `Connection` names), the client's credentials,
-        // forgeable forwarding fields, `Expect` and the framing go, which is set anew below; `Host`
-        // and the request id are set in place (their later copies go). Room is left for the fields
-        // added after.
+    /// The same head in wire form, written straight from the client's head: no second field list
+    /// is built, and the client sends the bytes as they are.
+    public static func upstreamWireRequest(_ head: HTTPRequestHead,
+                                           context: RequestContext) throws(RewriteError) -> HTTPWireRequestHead {
+        let target = try upstreamTarget(head.target, pathPrefix: context.upstream.pathPrefix)
+        // Room: the client's fields (the Host value may come back as X-Forwarded-Host), the values
+        // the gateway sets, and the names, separators and numbers around them.
+        var clientBytes = 0
+        for field in head.headers.fields { clientBytes += field.name.utf8.count + field.value.utf8.count + 4 }
+        let setBytes = context.upstream.authority.utf8.count + context.requestID.utf8.count
+            + context.authorization.utf8.count + context.clientAddress.utf8.count + context.externalScheme.utf8.count
+        let bound = head.method.utf8.count + target.utf8.count + 2 * clientBytes + setBytes + 256
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(bound)
+        bytes.appendWriting(atMost: bound) { writer in
+            writer.append(utf8: head.method)
+            writer.append(" ")
+            writer.append(utf8: target)
+            writer.append(" HTTP/1.1\r\n")
+            forEachUpstreamField(of: head, context: context) { field in
+                writer.append(utf8: field.name)
+                writer.append(": ")
+                field.appendValueBytes(to: &writer)
+                writer.append("\r\n")
+            }
+            writer.append("\r\n")
+        }
+        // No `Connection` field goes upstream (it is hop-by-hop), so the connection stays open.
+        return HTTPWireRequestHead(method: head.method, bytes: bytes, keepAlive: true)
+    }
+
+    /// The fields of the upstream head, in order, for both forms above.
+    ///
+    /// One pass over the client's fields: the hop-by-hop fields (and those `Connection` names), the
+    /// client's credentials, forgeable forwarding fields, `Expect` and the framing go; `Host` and
+    /// the request id are set in place (their later copies go). Then the fields the gateway adds.
+    private static func forEachUpstreamField(of head: HTTPRequestHead, context: RequestContext,
+                                             _ emit: (HTTPField) -> Void) {
+        let framing = head.headers.framingFields
         let named = framing.hasConnection ? head.headers.listElements(name: "Connection") : []
         var clientHost: String??
         var sawRequestID = false
-        var headers = head.headers.rewritten(reservingExtra: 7) { field in
+        for field in head.headers.fields {
             if field.isNamed("Host") {
-                guard clientHost == nil else { return .drop }
+                guard clientHost == nil else { continue }
                 clientHost = .some(saneAuthority(field.value))
-                return .replace(HTTPField(name: "Host", value: context.upstream.authority))
-            }
-            if field.isNamed(requestIDField) {
-                guard !sawRequestID else { return .drop }
+                emit(HTTPField(name: "Host", value: context.upstream.authority))
+            } else if field.isNamed(requestIDField) {
+                guard !sawRequestID else { continue }
                 sawRequestID = true
-                return .replace(HTTPField(name: requestIDField, value: context.requestID))
+                emit(HTTPField(name: requestIDField, value: context.requestID))
+            } else if !strippedFromRequests.contains(field.name)
+                        && !named.contains(where: { field.name.equalsIgnoringASCIICase($0) }) {
+                emit(field)
             }
-            let isStripped = strippedFromRequests.contains(field.name)
-                || named.contains(where: { field.name.equalsIgnoringASCIICase($0) })
-            return isStripped ? .drop : .keep
         }
-        if clientHost == nil { headers.add(name: "Host", value: context.upstream.authority) }
-        headers.add(name: "Authorization", value: context.authorization)
-        headers.add(name: "X-Forwarded-For", value: context.clientAddress)
-        headers.add(name: "X-Forwarded-Proto", value: context.externalScheme)
-        if case .some(.some(let clientHost)) = clientHost { headers.add(name: "X-Forwarded-Host", value: clientHost) }
-        if !sawRequestID { headers.add(name: requestIDField, value: context.requestID) }
-        if hadBody || context.bodyLength > 0 {
-            headers.add(name: "Content-Length", value: String(context.bodyLength))
-        }
-        return HTTPRequestHead(method: head.method, target: target, version: .http1_1, headers: headers)
+        if clientHost == nil { emit(HTTPField(name: "Host", value: context.upstream.authority)) }
+        emit(HTTPField(name: "Authorization", value: context.authorization))
+        emit(HTTPField(name: "X-Forwarded-For", value: context.clientAddress))
+        emit(HTTPField(name: "X-Forwarded-Proto", value: context.externalScheme))
+        if case .some(.some(let clientHost)) = clientHost { emit(HTTPField(name: "X-Forwarded-Host", value: clientHost)) }
+        if !sawRequestID { emit(HTTPField(name: requestIDField, value: context.requestID)) }
+        // The framing the client would set anyway (HTTPClientRequestFraming): the body's length,
+        // except on a GET or HEAD without one.
+        let bodyless = context.bodyLength == 0 && (head.method == "GET" || head.method == "HEAD")
+        if !bodyless { emit(HTTPField(name: "Content-Length", value: String(context.bodyLength))) }
     }
 
     /// The target to send upstream: the path prefix, then the client's path and query unchanged.

@@ -119,6 +119,11 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         return HTTPHeaders(fields: result)
     }
 
+    /// Makes room for this many fields in all, so adding several grows the list once.
+    public mutating func reserveCapacity(_ count: Int) {
+        fields.reserveCapacity(count)
+    }
+
     /// Appends a field, keeping any others of the same name.
     public mutating func add(name: String, value: String) {
         fields.append(HTTPField(name: name, value: value))

@@ -1,6 +1,7 @@
 import HTTP1
 import Testing
 @testable import Gateway
+@testable import Network
 
 @Suite("Header rewriting")
 struct HeaderRewriterTests {
@@ -245,5 +246,48 @@ struct HeaderRewriterTests {
         let added = try HeaderRewriter.upstreamRequest(hostless, context: Self.context()).headers
         #expect(added.fields.map(\.name) == ["A", "Host", "Authorization", "X-Forwarded-For", "X-Forwarded-Proto",
                                              "X-Request-ID"])
+    }
+
+    @Test("The wire form is exactly the serialized head, for every kind of client head",
+          arguments: [
+            HTTPRequestHead(method: "GET", target: "/tas/api/incidents?x=1", headers: HTTPHeaders([
+                ("Host", "gw.example.org"), ("Accept", "*/*"), ("X-API-Key", "k"), ("Connection", "x-hop"),
+                ("X-Hop", "1"), ("x-request-id", "abc"), ("User-Agent", String(repeating: "u", count: 300)),
+            ])),
+            HTTPRequestHead(method: "POST", target: "https://gw.example.org/tas/api/incidents", version: .http1_0,
+                            headers: HTTPHeaders([("Transfer-Encoding", "chunked"), ("Expect", "100-continue")])),
+            HTTPRequestHead(method: "HEAD", target: "/", headers: HTTPHeaders([("Content-Length", "0"), ("Host", "h"),
+                                                                                ("Host", "second")])),
+            HTTPRequestHead(method: "GET", target: "/x", headers: HTTPHeaders()),
+          ])
+    func wireFormMatches(_ head: HTTPRequestHead) throws {
+        var latin1Head = head
+        let latin1: [UInt8] = Array("attachment; filename=\"".utf8) + [0xE9] + Array("t\u{E9}.txt\"".utf8)
+        latin1Head.headers.add(latin1.withUnsafeBytes { HTTPField(name: "Content-Disposition", valueBytes: $0) })
+        for (candidate, bodyLength) in [(head, 0), (head, 17), (latin1Head, 5)] {
+            let context = Self.context(bodyLength: bodyLength)
+            var expected: [UInt8] = []
+            HTTPSerializer.writeHead(try HeaderRewriter.upstreamRequest(candidate, context: context), into: &expected)
+            let wire = try HeaderRewriter.upstreamWireRequest(candidate, context: context)
+            #expect(wire.bytes == expected)
+            #expect(wire.method == candidate.method)
+            #expect(wire.keepAlive)
+        }
+        #expect(throws: HeaderRewriter.RewriteError.unsupportedRequestTarget) {
+            try HeaderRewriter.upstreamWireRequest(HTTPRequestHead(method: "OPTIONS", target: "*"), context: Self.context())
+        }
+    }
+
+    @Test("The upstream head is framed as the client would frame it: no Content-Length on a bodiless GET or HEAD")
+    func framingAsTheClientSendsIt() throws {
+        for (method, bodyLength, hadLength, expected) in [("GET", 0, true, nil), ("HEAD", 0, false, nil),
+                                                          ("POST", 0, false, "0"), ("GET", 3, false, "3"),
+                                                          ("DELETE", 0, true, "0")] as [(String, Int, Bool, String?)] {
+            let head = HTTPRequestHead(method: method, target: "/x",
+                                       headers: hadLength ? HTTPHeaders([("Content-Length", "0")]) : HTTPHeaders())
+            let rewritten = try HeaderRewriter.upstreamRequest(head, context: Self.context(bodyLength: bodyLength))
+            #expect(rewritten.headers.first(name: "Content-Length") == expected, "\(method) \(bodyLength)")
+            #expect(HTTPClientRequestFraming.adjustedHead(rewritten, bodyCount: bodyLength) == nil)
+        }
     }
 }

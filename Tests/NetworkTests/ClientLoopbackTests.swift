@@ -76,6 +76,44 @@ struct ClientLoopbackTests {
                                          "PUT /b HTTP/1.1\r\nHost: upstream\r\nContent-Length: 5|hello"])
     }
 
+    @Test("a head in wire form goes out byte for byte with its body, and the connection is reused when it allows")
+    func wireHead() async throws {
+        let seen = Mutex<[String]>([])
+        let upstream = try ClientTestUpstream { connection, _ in
+            while let request = connection.readRequest() {
+                seen.withLock { $0.append(request.head + "|" + String(decoding: request.body, as: UTF8.self)) }
+                connection.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            }
+        }
+        defer { upstream.stop() }
+        let (client, group) = makeTestClient(port: upstream.port)
+        defer { client.shutdown(); group.shutdown() }
+        let loop = group.loops[0]
+
+        func send(_ text: String, body: String, keepAlive: Bool = true) async -> Result<HTTPClientResponse, HTTPClientError> {
+            let method = String(text.prefix { $0 != " " })
+            let head = HTTPWireRequestHead(method: method, bytes: Array(text.utf8), keepAlive: keepAlive)
+            return await withCheckedContinuation { continuation in
+                loop.execute {
+                    let delegate = HTTPClientCollectingDelegate(maxBodyBytes: 1024) { continuation.resume(returning: $0) }
+                    client.execute(wireHead: head, body: Array(body.utf8), on: loop, delegate: delegate)
+                }
+            }
+        }
+        #expect(await send("GET /a HTTP/1.1\r\nHost: upstream\r\nx-Odd:  kept as written \r\n\r\n", body: "")
+            .bodyText == "ok")
+        #expect(await send("POST /b HTTP/1.1\r\nHost: upstream\r\nContent-Length: 3\r\n\r\n", body: "abc")
+            .bodyText == "ok")
+        #expect(upstream.acceptCount == 1)
+        #expect(seen.withLock { $0 } == ["GET /a HTTP/1.1\r\nHost: upstream\r\nx-Odd:  kept as written |",
+                                         "POST /b HTTP/1.1\r\nHost: upstream\r\nContent-Length: 3|abc"])
+        // A head that does not allow reuse leaves the connection to close: the next one is new.
+        #expect(await send("GET /c HTTP/1.1\r\nHost: upstream\r\nConnection: close\r\n\r\n", body: "",
+                           keepAlive: false).bodyText == "ok")
+        #expect(await send("GET /d HTTP/1.1\r\nHost: upstream\r\n\r\n", body: "").bodyText == "ok")
+        #expect(upstream.acceptCount == 2)
+    }
+
     @Test("an upstream closing a pooled connection while idle costs the next request nothing")
     func idleConnectionClosedByUpstream() async throws {
         let upstream = try ClientTestUpstream { connection, _ in

@@ -36,6 +36,14 @@ public final class HTTPClient: @unchecked Sendable {
         pool.execute(HTTPClientRequest(head: head, body: body, delegate: delegate))
     }
 
+    /// Like `execute(_:body:on:delegate:)` for a head the caller wrote itself; see
+    /// `HTTPWireRequestHead` for what it must hold.
+    public func execute(wireHead: consuming HTTPWireRequestHead, body: [UInt8], on loop: EventLoop,
+                        delegate: any HTTPClientResponseDelegate) {
+        let pool = pool(for: loop)
+        pool.execute(HTTPClientRequest(wireHead: wireHead, body: body, delegate: delegate))
+    }
+
     /// Like `execute(_:body:on:delegate:)`, collecting the whole response (up to
     /// `configuration.maxBufferedResponseBytes`). `completion` runs on `loop`.
     public func execute(_ head: HTTPRequestHead, body: [UInt8], on loop: EventLoop,

@@ -18,8 +18,6 @@ final class HTTPClientConnection: ConnectionDelegate, HTTPClientExchangeControll
     private var request: HTTPClientRequest?
     private var control: HTTPClientStreamControl?
 
-    /// Serialized request heads; reused, so a head costs no allocation once it has grown.
-    private var headBuffer: [UInt8] = []
     /// Bytes the parser did not consume yet (an incomplete head or chunk-size line).
     private var unparsed: [UInt8] = []
     /// Set by the parse callback; acted on once `parse` has returned.
@@ -232,13 +230,11 @@ final class HTTPClientConnection: ConnectionDelegate, HTTPClientExchangeControll
 
     private func writeRequest() {
         guard let request, let connection else { return }
-        parser.expectResponse(toMethod: request.head.method)
-        headBuffer.removeAll(keepingCapacity: true)
-        HTTPSerializer.writeHead(request.head, into: &headBuffer)
+        parser.expectResponse(toMethod: request.method)
         bytesSentBeforeRequest = connection.bytesSent
         requestBytesWereSent = false
         // Head and body leave in one gathered write.
-        connection.write(headBuffer, request.body)
+        connection.write(request.serializedHead, request.body)
         noteRequestProgress(of: connection)
         if connection.isOpen, connection.pendingWriteBytes == 0 { requestWasWritten() }
     }

@@ -77,7 +77,7 @@ final class HTTPClientPool {
         let retried = machine.requestFailed(request, on: connection.id, error: error,
                                             connectionWasReused: connectionWasReused,
                                             alreadyRetried: request.hasBeenRetried,
-                                            requestIsIdempotent: Machine.isIdempotent(method: request.head.method),
+                                            requestIsIdempotent: Machine.isIdempotent(method: request.method),
                                             requestBytesWereSent: requestBytesWereSent,
                                             now: loop.now, into: &actions)
         if retried { request.hasBeenRetried = true }
@@ -116,7 +116,7 @@ final class HTTPClientPool {
             // A connection that idled may have been closed by the upstream a moment ago, before
             // its end of input was seen; nothing was sent yet, so the request just takes another.
             // Only a request that could not be retried pays a system call to look.
-            let probe = !Machine.isIdempotent(method: request.head.method)
+            let probe = !Machine.isIdempotent(method: request.method)
             if connectionWasReused, !connection.isStillUsable(probingSocket: probe) {
                 connections[id] = nil
                 connection.closeWithoutNotifying()
