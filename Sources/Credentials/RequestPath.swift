@@ -24,6 +24,7 @@ public enum RequestPath {
 
     /// Calls `body` with the normalized path without allocating when the path needs no decoding
     /// (the common case); nil when the target must be refused.
+    @inlinable  // specialized where it is called: generic, it spends more on metadata than on the path
     public static func withNormalizedPath<Result>(
         _ target: String, _ body: (UnsafeBufferPointer<UInt8>) -> Result
     ) -> Result? {
@@ -45,13 +46,15 @@ public enum RequestPath {
     }
 
     /// Where the path ends: at `?`, `#` or the end of the target.
-    private static func pathEnd(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+    @usableFromInline
+    static func pathEnd(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
         bytes.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? bytes.count
     }
 
     /// True when the path is already in normal form: starts with `/`, and has no byte that could
     /// need decoding or refusal, and no empty segment.
-    private static func isPlain(_ path: UnsafeBufferPointer<UInt8>) -> Bool {
+    @usableFromInline
+    static func isPlain(_ path: UnsafeBufferPointer<UInt8>) -> Bool {
         guard path.first == UInt8(ascii: "/") else {
             return false
         }
@@ -73,7 +76,8 @@ public enum RequestPath {
 
     /// Writes the normalized path into `room`, which holds at least the path's length (up to `?`
     /// or `#`); returns how many bytes, or nil when the target must be refused.
-    private static func normalize(_ target: UnsafeRawBufferPointer, into room: UnsafeMutableBufferPointer<UInt8>) -> Int? {
+    @usableFromInline
+    static func normalize(_ target: UnsafeRawBufferPointer, into room: UnsafeMutableBufferPointer<UInt8>) -> Int? {
         let bytes = target.bindMemory(to: UInt8.self)
         let end = pathEnd(bytes)
         if end < bytes.count, bytes[end] == UInt8(ascii: "#") {
