@@ -41,7 +41,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate, HTTPResponderObserver 
     /// upstream body that breaks before its first byte (a bad chunk size) can then still become a
     /// clean 502 instead of a head followed by a cut connection. Head and body leave in the same
     /// loop pass either way.
-    private var pendingClientHead: HTTPResponseHead?
+    private var pendingClientHead: PendingClientHead?
     private var leaseStartedAt: UInt64 = 0
     private var upstreamStartedAt: UInt64 = 0
 
@@ -156,26 +156,63 @@ final class ForwardedRequest: HTTPClientResponseDelegate, HTTPResponderObserver 
         }
 
         // 9. Response: rewrite links, drop cookies and hop-by-hop fields, frame the body ourselves.
-        var clientHead = HeaderRewriter.clientResponse(
-            head, upstream: route.upstream.url,
-            externalOrigin: HeaderRewriter.externalOrigin(scheme: snapshot.settings.externalScheme,
-                                                          host: request.head.headers.first(name: "Host")),
-            // The request id goes back too, so a client can quote it and find its access-log line.
-            requestID: outcome.requestID)
+        // The head is written when the first body bytes (or the end) arrive.
+        let fields = head.headers.framingFields
         let statusAllowsBody = head.status >= 200 && head.status != 204 && head.status != 304
-        if statusAllowsBody, request.head.method != "HEAD", !clientHead.headers.contains(name: "Content-Length") {
-            clientHead.headers.add(name: "Transfer-Encoding", value: "chunked")
+        let addsChunked = statusAllowsBody && request.head.method != "HEAD" && fields.contentLengthCount == 0
+        let framing: HTTPResponder.BodyFraming?
+        if addsChunked {
+            framing = .chunked
+        } else if let length = fields.contentLengthValue, fields.contentLengthCount == 1 {
+            framing = .length(length)
+        } else if !statusAllowsBody || request.head.method == "HEAD" {
+            framing = .length(0)  // no body follows whatever the fields say
+        } else {
+            framing = nil  // a Content-Length list ("5, 5"): the responder reads it from a built head
         }
         outcome.status = head.status
         state = .streaming(control)
-        pendingClientHead = clientHead
+        pendingClientHead = PendingClientHead(upstream: head, framing: framing, addsChunked: addsChunked)
     }
 
-    /// Sends the held-back head, once.
+    /// The upstream's head, held until the client's head is written, and how its body is framed.
+    private struct PendingClientHead {
+        let upstream: HTTPResponseHead
+        /// Nil when the responder should work the framing out from a built head.
+        let framing: HTTPResponder.BodyFraming?
+        /// The upstream sent no length: the body goes to the client chunked.
+        let addsChunked: Bool
+    }
+
+    /// Sends the held-back head, once: written straight from the upstream's head in the usual
+    /// case, through a built `HTTPResponseHead` otherwise.
     private func sendPendingHead() {
-        guard let head = pendingClientHead else { return }
-        pendingClientHead = nil
-        responder.sendHead(head)
+        guard let pending = pendingClientHead.take() else { return }
+        let requestID = outcome.requestID
+        guard let framing = pending.framing else {
+            var head = HeaderRewriter.clientResponse(pending.upstream, upstream: route.upstream.url,
+                                                     externalOrigin: externalOrigin(), requestID: requestID)
+            if pending.addsChunked { head.headers.add(name: "Transfer-Encoding", value: "chunked") }
+            responder.sendHead(head)
+            return
+        }
+        // The request id goes back too, so a client can quote it and find its access-log line.
+        let bound = HeaderRewriter.clientResponseFieldsBound(of: pending.upstream, externalOrigin: { externalOrigin() },
+                                                             requestID: requestID)
+        responder.sendHead(status: pending.upstream.status, reason: pending.upstream.reason, framing: framing,
+                           fieldsBound: bound + 32) { writer in
+            HeaderRewriter.forEachClientResponseField(of: pending.upstream, upstream: route.upstream.url,
+                                                      externalOrigin: { externalOrigin() }, requestID: requestID) {
+                writer.append(field: $0)
+            }
+            if pending.addsChunked { writer.append("Transfer-Encoding: chunked\r\n") }
+        }
+    }
+
+    /// The gateway as the client addressed it, for rewritten links; asked for only when the
+    /// upstream's head has a link field.
+    private func externalOrigin() -> String? {
+        HeaderRewriter.externalOrigin(scheme: snapshot.settings.externalScheme, host: request.head.headers.first(name: "Host"))
     }
 
     func responseBody(_ bytes: [UInt8]) {

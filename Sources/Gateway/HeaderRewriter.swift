@@ -240,31 +240,61 @@ public enum HeaderRewriter {
     public static func clientResponse(_ head: HTTPResponseHead, upstream: UpstreamURL,
                                       externalOrigin: @autoclosure () -> String?,
                                       requestID: String? = nil) -> HTTPResponseHead {
-        // The hop-by-hop fields, those `Connection` names, and cookies go in one pass that makes
-        // the one list the head needs, with room for the fields the caller may add. The request id,
-        // when given, takes the place of the upstream's (whose later copies go), or comes last.
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(head.headers.count + 2)
+        forEachClientResponseField(of: head, upstream: upstream, externalOrigin: externalOrigin,
+                                   requestID: requestID) { headers.add($0) }
+        return HTTPResponseHead(status: head.status, reason: head.reason, version: .http1_1, headers: headers)
+    }
+
+    /// The fields of `clientResponse`, in order, one at a time: what a head written straight in
+    /// wire form is made of (see `clientResponseFieldsBound` for the room they need).
+    ///
+    /// One pass: the hop-by-hop fields, those `Connection` names and cookies go; the request id,
+    /// when given, takes the place of the upstream's (whose later copies go), or comes last; link
+    /// fields that point into the upstream are rewritten.
+    public static func forEachClientResponseField(
+        of head: HTTPResponseHead, upstream: UpstreamURL, externalOrigin: () -> String?, requestID: String?,
+        _ emit: (HTTPField) -> Void
+    ) {
         let named = head.headers.framingFields.hasConnection ? head.headers.listElements(name: "Connection") : []
         var sawRequestID = false
-        var headers = head.headers.rewritten(reservingExtra: 2) { field in
-            if let requestID, field.isNamed(requestIDField) {
-                guard !sawRequestID else { return .drop }
-                sawRequestID = true
-                return .replace(HTTPField(name: requestIDField, value: requestID))
-            }
-            return isHopByHop(field.name, named: named) || cookieFields.contains(field.name) ? .drop : .keep
-        }
-        if let requestID, !sawRequestID { headers.add(name: requestIDField, value: requestID) }
         var origin: String??
-        for index in headers.fields.indices {
-            guard linkNames.contains(headers.fields[index].name) else { continue }
-            let field = headers.fields[index]
-            if origin == nil { origin = .some(externalOrigin()) }
-            guard case .some(.some(let externalOrigin)) = origin else { break }
-            if let rewritten = rewriteLink(field.value, upstream: upstream, externalOrigin: externalOrigin) {
-                headers.setValue(rewritten, at: index)
+        for field in head.headers.fields {
+            if let requestID, field.isNamed(requestIDField) {
+                guard !sawRequestID else { continue }
+                sawRequestID = true
+                emit(HTTPField(name: requestIDField, value: requestID))
+            } else if isHopByHop(field.name, named: named) || cookieFields.contains(field.name) {
+                continue
+            } else if linkNames.contains(field.name) {
+                if origin == nil { origin = .some(externalOrigin()) }
+                if case .some(.some(let externalOrigin)) = origin,
+                   let rewritten = rewriteLink(field.value, upstream: upstream, externalOrigin: externalOrigin) {
+                    emit(HTTPField(name: field.name, value: rewritten))
+                } else {
+                    emit(field)
+                }
+            } else {
+                emit(field)
             }
         }
-        return HTTPResponseHead(status: head.status, reason: head.reason, version: .http1_1, headers: headers)
+        if let requestID, !sawRequestID { emit(HTTPField(name: requestIDField, value: requestID)) }
+    }
+
+    /// Bytes that `forEachClientResponseField`'s fields, written as `name: value` CRLF lines, never
+    /// exceed: a rewritten link is at most the origin and a slash longer than the original.
+    public static func clientResponseFieldsBound(of head: HTTPResponseHead, externalOrigin: () -> String?,
+                                                 requestID: String?) -> Int {
+        var bound = 0
+        var links = 0
+        for field in head.headers.fields {
+            bound += field.name.utf8.count + field.value.utf8.count + 4
+            if linkNames.contains(field.name) { links += 1 }
+        }
+        if links > 0 { bound += links * ((externalOrigin()?.utf8.count ?? 0) + 1) }
+        if let requestID { bound += requestIDField.utf8.count + requestID.utf8.count + 4 }
+        return bound
     }
 
     /// "scheme://host" from the client's `Host` header, or nil when it is missing or not a plain

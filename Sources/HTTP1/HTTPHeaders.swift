@@ -96,29 +96,6 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         fields.makeIterator()
     }
 
-    /// What `rewritten(reservingExtra:_:)` does with one field.
-    public enum FieldRewrite {
-        case keep
-        case drop
-        /// Puts this field where the old one stood.
-        case replace(HTTPField)
-    }
-
-    /// The list rebuilt in one pass, in order, with room for `extra` more fields: one allocation
-    /// where a copy, removals, in-place replacements and additions would each scan or copy again.
-    public func rewritten(reservingExtra extra: Int, _ rewrite: (HTTPField) throws -> FieldRewrite) rethrows -> HTTPHeaders {
-        var result: [HTTPField] = []
-        result.reserveCapacity(fields.count + extra)
-        for field in fields {
-            switch try rewrite(field) {
-            case .keep: result.append(field)
-            case .drop: break
-            case .replace(let replacement): result.append(replacement)
-            }
-        }
-        return HTTPHeaders(fields: result)
-    }
-
     /// Makes room for this many fields in all, so adding several grows the list once.
     public mutating func reserveCapacity(_ count: Int) {
         fields.reserveCapacity(count)
@@ -307,4 +284,14 @@ func asciiCaseInsensitiveBytesEqual(_ a: UnsafeBufferPointer<UInt8>, _ b: Unsafe
         index += 1
     }
     return true
+}
+
+extension ByteWriter {
+    /// `name: value` and CRLF; at most `name.utf8.count + value.utf8.count + 4` bytes.
+    public mutating func append(field: HTTPField) {
+        append(utf8: field.name)
+        append(": ")
+        field.appendValueBytes(to: &self)
+        append("\r\n")
+    }
 }

@@ -290,4 +290,29 @@ struct HeaderRewriterTests {
             #expect(HTTPClientRequestFraming.adjustedHead(rewritten, bodyCount: bodyLength) == nil)
         }
     }
+
+    @Test("The response fields one at a time are the built head's, within the bound they announce",
+          arguments: [nil, "req-7"] as [String?])
+    func responseFieldsMatch(_ requestID: String?) {
+        let latin1: [UInt8] = Array("attachment; filename=\"".utf8) + [0xE9, 0x22]
+        var headers = HTTPHeaders([
+            ("Location", "https://td.example.com:8443/topdesk/tas/api/incidents/id/1"), ("Set-Cookie", "a=b"),
+            ("Connection", "x-hop"), ("X-Hop", "1"), ("x-request-id", "up-1"), ("Content-Length", "12"),
+            ("X-Next-Page-URL", "/topdesk/tas/api/incidents?start=10"), ("X-Request-ID", "up-2"),
+            ("Content-Location", "https://elsewhere.example/x"), ("Keep-Alive", "timeout=5"),
+        ])
+        headers.add(latin1.withUnsafeBytes { HTTPField(name: "Content-Disposition", valueBytes: $0) })
+        let head = HTTPResponseHead(status: 200, headers: headers)
+        for origin in ["https://gw.example.org", nil] as [String?] {
+            let built = HeaderRewriter.clientResponse(head, upstream: Self.upstream, externalOrigin: origin,
+                                                      requestID: requestID)
+            var emitted: [HTTPField] = []
+            HeaderRewriter.forEachClientResponseField(of: head, upstream: Self.upstream, externalOrigin: { origin },
+                                                      requestID: requestID) { emitted.append($0) }
+            #expect(emitted == built.headers.fields)
+            let written = emitted.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+            #expect(written <= HeaderRewriter.clientResponseFieldsBound(of: head, externalOrigin: { origin },
+                                                                         requestID: requestID))
+        }
+    }
 }

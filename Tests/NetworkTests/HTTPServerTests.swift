@@ -373,3 +373,74 @@ struct HTTPServerTests {
         }
     }
 }
+
+@Suite("Streamed heads written by the handler")
+struct HandlerWrittenHeadTests {
+    /// Answers `/chunked`, `/length` and `/empty` with heads whose fields the handler writes.
+    static let handler: @Sendable (HTTPServerRequest, HTTPResponder) -> Void = { request, responder in
+        let fields = [HTTPField(name: "X-One", value: "1"), HTTPField(name: "content-type", value: "text/plain")]
+        let bound = fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+        switch request.head.target {
+        case "/chunked":
+            responder.sendHead(status: 200, framing: .chunked, fieldsBound: bound + 28) { writer in
+                for field in fields { writer.append(field: field) }
+                writer.append("Transfer-Encoding: chunked\r\n")
+            }
+            responder.sendBody(Array("hello ".utf8))
+            responder.sendBody(Array("world".utf8))
+        case "/empty":
+            responder.sendHead(status: 204, reason: "Nothing", framing: .length(0), fieldsBound: bound) { writer in
+                for field in fields { writer.append(field: field) }
+            }
+        default:
+            responder.sendHead(status: 201, framing: .length(4), fieldsBound: bound + 20) { writer in
+                for field in fields { writer.append(field: field) }
+                writer.append("Content-Length: 4\r\n")
+            }
+            // Bytes beyond the length given are dropped, as for any head.
+            responder.sendBody(Array("abcdef".utf8))
+        }
+        responder.sendEnd()
+    }
+
+    @Test("the handler's fields go out in order after the status line, framed as it says, on a kept connection")
+    func fieldsAndFraming() throws {
+        try withServer(handler: Self.handler) { _, port in
+            let client = try RawHTTPClient(port: port)
+            try client.send(HTTPServerTests.get("/chunked"))
+            let chunked = try client.readResponse()
+            #expect(chunked.head.status == 200 && chunked.head.reason == "OK")
+            #expect(chunked.head.headers.fields.map(\.name) == ["X-One", "content-type", "Transfer-Encoding"])
+            #expect(chunked.text == "hello world")
+            try client.send(HTTPServerTests.get("/length"))
+            let length = try client.readResponse()
+            #expect(length.head.status == 201 && length.text == "abcd")
+            #expect(!length.head.headers.contains(name: "Connection"))
+            try client.send(HTTPServerTests.get("/empty"))
+            let empty = try client.readResponse()
+            #expect(empty.head.status == 204 && empty.head.reason == "Nothing" && empty.body.isEmpty)
+            // The same connection served all three.
+            try client.send(HTTPServerTests.get("/length"))
+            #expect(try client.readResponse().text == "abcd")
+        }
+    }
+
+    @Test("the responder adds the Connection field the connection needs; HEAD gets no body")
+    func connectionField() throws {
+        try withServer(handler: Self.handler) { _, port in
+            let old = try RawHTTPClient(port: port)
+            try old.send("GET /length HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            let kept = try old.readResponse()
+            #expect(kept.head.headers["Connection"] == ["keep-alive"] && kept.text == "abcd")
+            let closing = try RawHTTPClient(port: port)
+            try closing.send("GET /chunked HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let closed = try closing.readResponse()
+            #expect(closed.head.headers["Connection"] == ["close"] && closed.text == "hello world")
+            #expect(closing.readsEOF())
+            let head = try RawHTTPClient(port: port)
+            try head.send("HEAD /length HTTP/1.1\r\nHost: x\r\n\r\n")
+            let headResponse = try head.readResponse(method: "HEAD")
+            #expect(headResponse.head.headers["Content-Length"] == ["4"] && headResponse.body.isEmpty)
+        }
+    }
+}

@@ -79,6 +79,28 @@ public final class HTTPResponder {
         progress = .streaming(framing: owner.writeStreamingHead(head, method: method, version: version))
     }
 
+    /// How a head written by `sendHead(status:reason:framing:fieldsBound:writeFields:)` frames its
+    /// body; it must agree with the framing field the handler writes.
+    public enum BodyFraming: Sendable {
+        /// `Content-Length: n` is among the fields.
+        case length(Int)
+        /// `Transfer-Encoding: chunked` is among the fields.
+        case chunked
+    }
+
+    /// Starts a streamed response whose fields `writeFields` writes straight into the head (at
+    /// most `fieldsBound` bytes, as `name: value` CRLF lines): for a handler that builds the head
+    /// from another one, such as a proxy, so no second field list is made. The fields must include
+    /// the framing field `framing` names and no `Connection` field; the responder writes the status
+    /// line and the `Connection` field the connection needs.
+    public func sendHead(status: Int, reason: String = "", framing: BodyFraming, fieldsBound: Int,
+                         writeFields: (inout ByteWriter) -> Void) {
+        guard case .notStarted = progress, let owner else { return }
+        progress = .streaming(framing: owner.writeStreamingHead(
+            status: status, reason: reason, framing: framing, method: method, version: version,
+            fieldsBound: fieldsBound, writeFields: writeFields))
+    }
+
     /// Sends part of the body, chunk-encoded when the head said chunked. Bytes beyond a declared
     /// Content-Length are dropped.
     public func sendBody(_ bytes: [UInt8]) {

@@ -21,6 +21,41 @@ extension HTTPServerConnection {
         return framing
     }
 
+    /// The head of a streamed response whose fields the handler writes itself (see
+    /// `HTTPResponder.sendHead(status:reason:framing:fieldsBound:writeFields:)`); only the status
+    /// line and the `Connection` field the connection needs are added here.
+    func writeStreamingHead(
+        status: Int, reason: String, framing: HTTPResponder.BodyFraming, method: String, version: HTTPVersion,
+        fieldsBound: Int, writeFields: (inout ByteWriter) -> Void
+    ) -> HTTPResponder.ResponseFraming {
+        // RFC 9110 section 6.4.1: no content in 1xx, 204 and 304 responses, nor in answers to HEAD.
+        let statusAllowsBody = status >= 200 && status != 204 && status != 304
+        let responseFraming: HTTPResponder.ResponseFraming
+        switch framing {
+        case _ where !statusAllowsBody: responseFraming = .none
+        case .length(let length): responseFraming = .length(remaining: length)
+        case .chunked: responseFraming = .chunked
+        }
+        let reasonText = reason.isEmpty ? HTTPSerializer.reasonPhrase(for: status) : reason
+        headBuffer.removeAll(keepingCapacity: true)
+        headBuffer.appendWriting(atMost: 40 + reasonText.utf8.count + fieldsBound + 30) { writer in
+            writer.append("HTTP/1.1 ")
+            writer.append(decimal: status)
+            writer.append(" ")
+            writer.append(utf8: reasonText)
+            writer.append("\r\n")
+            writeFields(&writer)
+            if !machine.keepAlive {
+                writer.append("Connection: close\r\n")
+            } else if version == .http1_0 {
+                writer.append("Connection: keep-alive\r\n")
+            }
+            writer.append("\r\n")
+        }
+        connection.write(headBuffer)
+        return method == "HEAD" ? .none : responseFraming
+    }
+
     func writeChunk(_ bytes: [UInt8]) {
         var prefix: [UInt8] = []
         prefix.reserveCapacity(10)

@@ -83,6 +83,13 @@ final class RecordingUpstream: HTTPServerHandler, @unchecked Sendable {
                               body: [])
             return
         }
+        if request.head.target.hasPrefix("/tas/api/length-list") {
+            // A length given as a list of equal values (RFC 9110 section 8.6), which the gateway
+            // passes on as it came.
+            responder.respond(HTTPResponseHead(status: 200, headers: ["Content-Length": "3, 3", "X-Kind": "list"]),
+                              body: Array("abc".utf8))
+            return
+        }
         if request.head.target.hasPrefix("/tas/api/big") {
             streamLargeBody(to: responder)
             return
