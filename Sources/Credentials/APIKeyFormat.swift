@@ -5,7 +5,6 @@
 /// the one row to compare against, so no key is ever compared with every stored hash.
 public enum APIKeyFormat {
     public static let prefix = "tbk_"
-    private static let prefixBytes = Array(prefix.utf8)
     static let length = 4 + SecretGenerator.credentialIDLength + 1 + SecretGenerator.apiKeySecretLength
 
     static func compose(id: String, secret: String) -> String {
@@ -19,22 +18,25 @@ public enum APIKeyFormat {
         }
         var key = key
         return key.withUTF8 { bytes in
-            let idStart = prefixBytes.count
+            let idStart = 4
             let separator = idStart + SecretGenerator.credentialIDLength
-            for offset in 0..<idStart where bytes[offset] != prefixBytes[offset] {
+            // `prefix`, "tbk_", byte by byte.
+            guard bytes[0] == UInt8(ascii: "t"), bytes[1] == UInt8(ascii: "b"), bytes[2] == UInt8(ascii: "k"),
+                  bytes[3] == UInt8(ascii: "_"), bytes[separator] == UInt8(ascii: "_") else {
                 return false
             }
-            for offset in idStart..<separator where !isLowercaseAlphanumeric(bytes[offset]) {
-                return false
+            var offset = idStart
+            while offset < separator {
+                guard isLowercaseAlphanumeric(bytes[offset]) else { return false }
+                offset += 1
             }
-            guard bytes[separator] == UInt8(ascii: "_") else {
-                return false
-            }
-            for offset in separator + 1..<bytes.count {
+            offset = separator + 1
+            while offset < bytes.count {
                 let byte = bytes[offset]
-                if !isLowercaseAlphanumeric(byte) && !(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) {
+                guard isLowercaseAlphanumeric(byte) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) else {
                     return false
                 }
+                offset += 1
             }
             return true
         }
@@ -51,6 +53,7 @@ public enum APIKeyFormat {
         return (Substring(key[idStart..<idEnd]), Substring(key[secretStart...]))
     }
 
+    @inline(__always)
     private static func isLowercaseAlphanumeric(_ byte: UInt8) -> Bool {
         (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
             || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))

@@ -135,7 +135,9 @@ struct RequestHeadDecoder: HTTPHeadDecoder {
             }
             return
         }
-        for byte in headers.fields[positions.firstHost].value.utf8 where !ByteClass.isHost(byte) {
+        var host = headers.fields[positions.firstHost].value
+        let isHost = host.withUTF8 { bytes in bytes.allSatisfy(ByteClass.isHost) }
+        if !isHost {
             throw HTTPParseError(
                 .invalidHost, "The Host field is not host[:port] (RFC 9112 section 3.2, RFC 3986 section 3.2.2).")
         }
