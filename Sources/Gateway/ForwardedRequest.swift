@@ -159,20 +159,24 @@ final class ForwardedRequest: HTTPClientResponseDelegate, HTTPResponderObserver 
         // The head is written when the first body bytes (or the end) arrive.
         let fields = head.headers.framingFields
         let statusAllowsBody = head.status >= 200 && head.status != 204 && head.status != 304
-        let addsChunked = statusAllowsBody && request.head.method != "HEAD" && fields.contentLengthCount == 0
+        let bodyFollows = statusAllowsBody && request.head.method != "HEAD"
         let framing: HTTPResponder.BodyFraming?
-        if addsChunked {
-            framing = .chunked
-        } else if let length = fields.contentLengthValue, fields.contentLengthCount == 1 {
-            framing = .length(length)
-        } else if !statusAllowsBody || request.head.method == "HEAD" {
+        if fields.hasConnection || fields.contentLengthCount > 1 {
+            // `Connection` may name `Content-Length`, which then does not reach the client, and a
+            // length may come as a list ("5, 5"): the built head shows what is left.
+            framing = nil
+        } else if !bodyFollows {
             framing = .length(0)  // no body follows whatever the fields say
+        } else if fields.contentLengthCount == 0 {
+            framing = .chunked
+        } else if let length = fields.contentLengthValue {
+            framing = .length(length)
         } else {
-            framing = nil  // a Content-Length list ("5, 5"): the responder reads it from a built head
+            framing = nil
         }
         outcome.status = head.status
         state = .streaming(control)
-        pendingClientHead = PendingClientHead(upstream: head, framing: framing, addsChunked: addsChunked)
+        pendingClientHead = PendingClientHead(upstream: head, framing: framing, bodyFollows: bodyFollows)
     }
 
     /// The upstream's head, held until the client's head is written, and how its body is framed.
@@ -180,8 +184,8 @@ final class ForwardedRequest: HTTPClientResponseDelegate, HTTPResponderObserver 
         let upstream: HTTPResponseHead
         /// Nil when the responder should work the framing out from a built head.
         let framing: HTTPResponder.BodyFraming?
-        /// The upstream sent no length: the body goes to the client chunked.
-        let addsChunked: Bool
+        /// A body follows the head (not a HEAD request, not a 1xx, 204 or 304).
+        let bodyFollows: Bool
     }
 
     /// Sends the held-back head, once: written straight from the upstream's head in the usual
@@ -192,7 +196,10 @@ final class ForwardedRequest: HTTPClientResponseDelegate, HTTPResponderObserver 
         guard let framing = pending.framing else {
             var head = HeaderRewriter.clientResponse(pending.upstream, upstream: route.upstream.url,
                                                      externalOrigin: externalOrigin(), requestID: requestID)
-            if pending.addsChunked { head.headers.add(name: "Transfer-Encoding", value: "chunked") }
+            // Without a length left, the body goes to the client chunked.
+            if pending.bodyFollows && !head.headers.contains(name: "Content-Length") {
+                head.headers.add(name: "Transfer-Encoding", value: "chunked")
+            }
             responder.sendHead(head)
             return
         }
@@ -205,7 +212,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate, HTTPResponderObserver 
                                                       externalOrigin: { externalOrigin() }, requestID: requestID) {
                 writer.append(field: $0)
             }
-            if pending.addsChunked { writer.append("Transfer-Encoding: chunked\r\n") }
+            if case .chunked = framing { writer.append("Transfer-Encoding: chunked\r\n") }
         }
     }
 

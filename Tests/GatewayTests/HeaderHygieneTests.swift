@@ -35,12 +35,13 @@ struct HeaderHygieneTests {
         #expect(recordedGet?.head.headers.first(name: "Authorization") == "TOKEN id=\"\(RecordingUpstream.token)\"")
     }
 
-    @Test("an upstream length given as a list, a HEAD and a 204 go through with the right framing")
+    @Test("an upstream length given as a list or named in Connection, and a HEAD, go through with the right framing")
     func unusualFraming() async throws {
         let upstream = try RecordingUpstream()
         let harness = try GatewayHarness(upstreamPort: upstream.port)
         let key = try harness.issueAPIKey()
         let list = await harness.send("GET", "/tas/api/length-list", key: key)
+        let hopLength = await harness.send("GET", "/tas/api/hop-length", key: key)
         let head = await harness.send("HEAD", "/tas/api/incidents", key: key)
         let after = await harness.send("GET", "/tas/api/incidents", key: key, body: Array("x".utf8))
         _ = await harness.stop()
@@ -49,6 +50,10 @@ struct HeaderHygieneTests {
         #expect(list.status == 200 && list.body == Array("abc".utf8))
         #expect(list.headers.first(name: "X-Kind") == "list")
         #expect(list.headers.first(name: "X-Request-ID") != nil)
+        // The length the upstream marked hop-by-hop is gone; the body is framed chunked instead.
+        #expect(hopLength.status == 200 && hopLength.body == Array("hello".utf8))
+        #expect(hopLength.headers.first(name: "Content-Length") == nil)
+        #expect(hopLength.headers.first(name: "Transfer-Encoding") == "chunked")
         #expect(head.status == 201 && head.body.isEmpty)
         #expect(head.headers.first(name: "Transfer-Encoding") == nil)
         #expect(after.status == 201 && after.body == Array("x".utf8))

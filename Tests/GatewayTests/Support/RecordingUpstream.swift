@@ -90,6 +90,14 @@ final class RecordingUpstream: HTTPServerHandler, @unchecked Sendable {
                               body: Array("abc".utf8))
             return
         }
+        if request.head.target.hasPrefix("/tas/api/hop-length") {
+            // `Connection` names Content-Length: that field is hop-by-hop now and does not reach
+            // the client, so the gateway must frame the body some other way.
+            responder.respond(HTTPResponseHead(status: 200, headers: ["Content-Length": "5",
+                                                                      "Connection": "Content-Length"]),
+                              body: Array("hello".utf8))
+            return
+        }
         if request.head.target.hasPrefix("/tas/api/big") {
             streamLargeBody(to: responder)
             return
