@@ -161,9 +161,12 @@ final class ForwardedRequest: HTTPClientResponseDelegate, HTTPResponderObserver 
         let statusAllowsBody = head.status >= 200 && head.status != 204 && head.status != 304
         let bodyFollows = statusAllowsBody && request.head.method != "HEAD"
         let framing: HTTPResponder.BodyFraming?
-        if fields.hasConnection || fields.contentLengthCount > 1 {
+        let clientReadsChunked = request.head.version != .http1_0
+        if fields.hasConnection || fields.contentLengthCount > 1 || (!clientReadsChunked && bodyFollows) {
             // `Connection` may name `Content-Length`, which then does not reach the client, and a
-            // length may come as a list ("5, 5"): the built head shows what is left.
+            // length may come as a list ("5, 5"): the built head shows what is left. An HTTP/1.0
+            // client cannot read chunked: without a length its body runs until the connection
+            // closes, which the responder works out from a built head too.
             framing = nil
         } else if !bodyFollows {
             framing = .length(0)  // no body follows whatever the fields say
@@ -176,7 +179,8 @@ final class ForwardedRequest: HTTPClientResponseDelegate, HTTPResponderObserver 
         }
         outcome.status = head.status
         state = .streaming(control)
-        pendingClientHead = PendingClientHead(upstream: head, framing: framing, bodyFollows: bodyFollows)
+        pendingClientHead = PendingClientHead(upstream: head, framing: framing,
+                                              chunksWithoutLength: bodyFollows && clientReadsChunked)
     }
 
     /// The upstream's head, held until the client's head is written, and how its body is framed.
@@ -184,8 +188,9 @@ final class ForwardedRequest: HTTPClientResponseDelegate, HTTPResponderObserver 
         let upstream: HTTPResponseHead
         /// Nil when the responder should work the framing out from a built head.
         let framing: HTTPResponder.BodyFraming?
-        /// A body follows the head (not a HEAD request, not a 1xx, 204 or 304).
-        let bodyFollows: Bool
+        /// A body follows the head (not a HEAD request, not a 1xx, 204 or 304) and the client
+        /// reads chunked: a built head without a length gets `Transfer-Encoding: chunked`.
+        let chunksWithoutLength: Bool
     }
 
     /// Sends the held-back head, once: written straight from the upstream's head in the usual
@@ -197,7 +202,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate, HTTPResponderObserver 
             var head = HeaderRewriter.clientResponse(pending.upstream, upstream: route.upstream.url,
                                                      externalOrigin: externalOrigin(), requestID: requestID)
             // Without a length left, the body goes to the client chunked.
-            if pending.bodyFollows && !head.headers.contains(name: "Content-Length") {
+            if pending.chunksWithoutLength && !head.headers.contains(name: "Content-Length") {
                 head.headers.add(name: "Transfer-Encoding", value: "chunked")
             }
             responder.sendHead(head)

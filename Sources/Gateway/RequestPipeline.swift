@@ -190,7 +190,9 @@ final class RequestPipeline: HTTPServerHandler {
 
     /// Step 10: the access log line, and the request's metrics.
     func log(_ outcome: RequestOutcome, request: HTTPServerRequest, snapshot: PipelineSnapshot) {
-        let now = request.eventLoop.now
+        // The clock itself, not the pass's: a request answered in the pass it arrived in (a 401,
+        // or one that waited on the credential store) would otherwise log no time at all.
+        let now = request.eventLoop.preciseNow
         let path = AccessLogRecord.path(ofTarget: request.head.target)
         metrics.shard(for: request.eventLoop).record(outcome, path: path, totalNanoseconds: now &- outcome.startedAt)
         accessLogs[request.eventLoop.index].append(AccessLogRecord(

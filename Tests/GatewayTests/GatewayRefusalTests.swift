@@ -14,7 +14,12 @@ struct GatewayRefusalTests {
         let missing = await harness.client.send("GET", "/tas/api/version")
         let foreign = await harness.client.send("GET", "/tas/api/version",
                                                 headers: [("Authorization", "TOKEN id=\"0f83ee44\"")])
+        let lines = await harness.accessLog(atLeast: 3)
         _ = await harness.stop()
+        // Answered in the pass the request arrived in, after a look-up in the credential store:
+        // that time is in the line all the same.
+        let unknownLine = lines.first { $0["requestId"] as? String == unknown.headers.first(name: "X-Request-ID") }
+        #expect((unknownLine?["totalMs"] as? Double ?? 0) > 0)
         for response in [unknown, missing, foreign] {
             #expect(response.status == 401)
             #expect(response.headers.first(name: "WWW-Authenticate") == "Basic realm=\"TokenBridge\"")

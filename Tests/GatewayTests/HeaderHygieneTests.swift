@@ -103,6 +103,22 @@ struct ResponseStreamingTests {
         #expect(log?["termination"] as? String == "ok")
     }
 
+    @Test("an HTTP/1.0 client gets a body without a length as it can read it: until the connection closes")
+    func http10ClientNeverGetsChunked() async throws {
+        let upstream = try RecordingUpstream()
+        let harness = try GatewayHarness(upstreamPort: upstream.port)
+        let key = try harness.issueAPIKey()
+        let response = await harness.send("GET", "/tas/api/big", key: key, version: .http1_0)
+        let log = await harness.accessLog(atLeast: 1).last
+        _ = await harness.stop()
+        upstream.stop()
+        #expect(response.status == 200)
+        #expect(response.headers.first(name: "Transfer-Encoding") == nil)
+        #expect(response.headers.first(name: "Content-Length") == nil)
+        #expect(response.body.count == RecordingUpstream.largeBodySize)
+        #expect(log?["termination"] as? String == "ok")
+    }
+
     @Test("an upstream's 101 Switching Protocols becomes a 502 JSON; the next request is served")
     func unaskedUpgrade() async throws {
         let upstream = try RecordingUpstream()

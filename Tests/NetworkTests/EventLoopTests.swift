@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import Synchronization
 import Testing
 @testable import Network
@@ -22,6 +23,27 @@ struct EventLoopTests {
         // Give the cancelled one time to misfire.
         fired.wait(for: 4, timeout: 0.1)
         #expect(fired.current == ["early", "middle", "late"])
+    }
+
+    @Test("on its thread a loop's clock stands still for a pass; the precise clock and other threads see time go on")
+    func passClock() throws {
+        let group = EventLoopGroup(loopCount: 1)
+        defer { group.shutdown() }
+        let loop = group.loops[0]
+        let (passStart, passLater, preciseStart, preciseLater) = try loop.runAndWait {
+            let passStart = loop.now, preciseStart = loop.preciseNow
+            usleep(20_000)
+            return (passStart, loop.now, preciseStart, loop.preciseNow)
+        }
+        #expect(passLater == passStart)
+        #expect(preciseLater - preciseStart >= 20_000_000)
+        // Off the loop, and in a later pass, the time has moved on.
+        #expect(loop.now >= preciseLater)
+        let nextPass = try loop.runAndWait { loop.now }
+        #expect(nextPass >= preciseLater)
+        let wall = try loop.runAndWait { (loop.unixMilliseconds, loop.unixMilliseconds) }
+        #expect(wall.0 == wall.1)
+        #expect(abs(wall.0 - System.unixMilliseconds()) < 5_000)
     }
 
     @Test("a timer does not fire before its delay has passed")

@@ -425,6 +425,26 @@ struct HandlerWrittenHeadTests {
         }
     }
 
+    @Test("an answer to HEAD whose head gives no length keeps the connection: no body follows it")
+    func headWithoutLengthKeepsConnection() throws {
+        try withServer(handler: { request, responder in
+            if request.head.method == "HEAD" {
+                responder.sendHead(HTTPResponseHead(status: 200, headers: ["Content-Type": "text/plain"]))
+                responder.sendEnd()
+            } else {
+                responder.respond(HTTPResponseHead(status: 200), body: Array("after".utf8))
+            }
+        }) { _, port in
+            let client = try RawHTTPClient(port: port)
+            try client.send("HEAD /x HTTP/1.1\r\nHost: x\r\n\r\n")
+            let head = try client.readResponse(method: "HEAD")
+            #expect(head.head.status == 200 && head.body.isEmpty)
+            #expect(head.head.headers.first(name: "Connection") == nil)
+            try client.send(HTTPServerTests.get("/next"))
+            #expect(try client.readResponse().text == "after")
+        }
+    }
+
     @Test("the responder adds the Connection field the connection needs; HEAD gets no body")
     func connectionField() throws {
         try withServer(handler: Self.handler) { _, port in

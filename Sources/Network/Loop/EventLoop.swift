@@ -127,6 +127,10 @@ public final class EventLoop: @unchecked Sendable, CustomStringConvertible {
         inEventLoop ? passStartedAt : System.monotonicNanoseconds()
     }
 
+    /// The clock itself, on any thread: for the few measurements that must include the time spent
+    /// in the current pass (the total time of a request answered in the pass it arrived in).
+    public var preciseNow: UInt64 { System.monotonicNanoseconds() }
+
     /// When this pass of the loop began; loop thread only.
     private var passStartedAt = System.monotonicNanoseconds()
 

@@ -123,7 +123,9 @@ extension HTTPServerConnection {
             framing = .untilClose
         }
         if saysClose { machine.responseRequiresClose() }
-        if case .untilClose = framing { machine.responseRequiresClose() }
+        // A body that runs until the connection closes ends the connection; an answer to HEAD
+        // has no body, so its connection stays.
+        if case .untilClose = framing, method != "HEAD" { machine.responseRequiresClose() }
 
         headBuffer.removeAll(keepingCapacity: true)
         HTTPSerializer.writeHead(head, into: &headBuffer)

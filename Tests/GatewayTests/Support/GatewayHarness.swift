@@ -69,8 +69,8 @@ final class GatewayHarness: Sendable {
 
     /// Sends through the gateway with the API key in `X-API-Key`.
     func send(_ method: String, _ target: String, key: String, headers: [(String, String)] = [],
-              body: [UInt8] = []) async -> TestResponse {
-        await client.send(method, target, headers: [("X-API-Key", key)] + headers, body: body)
+              body: [UInt8] = [], version: HTTPVersion = .http1_1) async -> TestResponse {
+        await client.send(method, target, headers: [("X-API-Key", key)] + headers, body: body, version: version)
     }
 
     /// The access log lines captured so far, parsed.

@@ -40,11 +40,11 @@ final class TestHTTPClient: Sendable {
         hostHeader = "127.0.0.1:\(port)"
     }
 
-    func send(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8] = [])
-        async -> TestResponse {
+    func send(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8] = [],
+              version: HTTPVersion = .http1_1) async -> TestResponse {
         var fields = HTTPHeaders([("Host", hostHeader)])
         for (name, value) in headers { fields.add(name: name, value: value) }
-        let head = HTTPRequestHead(method: method, target: target, headers: fields)
+        let head = HTTPRequestHead(method: method, target: target, version: version, headers: fields)
         let loop = group.next()
         let client = self.client
         return await withCheckedContinuation { continuation in
