@@ -41,7 +41,7 @@ final class ForwardedRequest: HTTPClientResponseDelegate, HTTPResponderObserver 
     /// upstream body that breaks before its first byte (a bad chunk size) can then still become a
     /// clean 502 instead of a head followed by a cut connection. Head and body leave in the same
     /// loop pass either way.
-    private var pendingClientHead: PendingClientHead?
+    private var pendingClientHead: HTTPResponseHead?
     private var leaseStartedAt: UInt64 = 0
     private var upstreamStartedAt: UInt64 = 0
 
@@ -157,74 +157,50 @@ final class ForwardedRequest: HTTPClientResponseDelegate, HTTPResponderObserver 
 
         // 9. Response: rewrite links, drop cookies and hop-by-hop fields, frame the body ourselves.
         // The head is written when the first body bytes (or the end) arrive.
-        let fields = head.headers.framingFields
-        let statusAllowsBody = head.status >= 200 && head.status != 204 && head.status != 304
-        let bodyFollows = statusAllowsBody && request.head.method != "HEAD"
-        let framing: HTTPResponder.BodyFraming?
-        let clientReadsChunked = request.head.version != .http1_0
-        if fields.hasConnection || fields.contentLengthCount > 1 || (!clientReadsChunked && bodyFollows) {
-            // `Connection` may name `Content-Length`, which then does not reach the client, and a
-            // length may come as a list ("5, 5"): the built head shows what is left. An HTTP/1.0
-            // client cannot read chunked: without a length its body runs until the connection
-            // closes, which the responder works out from a built head too.
-            framing = nil
-        } else if !bodyFollows {
-            framing = .length(0)  // no body follows whatever the fields say
-        } else if fields.contentLengthCount == 0 {
-            framing = .chunked
-        } else if let length = fields.contentLengthValue {
-            framing = .length(length)
-        } else {
-            framing = nil
-        }
         outcome.status = head.status
         state = .streaming(control)
-        pendingClientHead = PendingClientHead(upstream: head, framing: framing,
-                                              chunksWithoutLength: bodyFollows && clientReadsChunked)
+        pendingClientHead = head
     }
 
-    /// The upstream's head, held until the client's head is written, and how its body is framed.
-    private struct PendingClientHead {
-        let upstream: HTTPResponseHead
-        /// Nil when the responder should work the framing out from a built head.
-        let framing: HTTPResponder.BodyFraming?
-        /// A body follows the head (not a HEAD request, not a 1xx, 204 or 304) and the client
-        /// reads chunked: a built head without a length gets `Transfer-Encoding: chunked`.
-        let chunksWithoutLength: Bool
-    }
-
-    /// Sends the held-back head, once: written straight from the upstream's head in the usual
-    /// case, through a built `HTTPResponseHead` otherwise.
+    /// Sends the held-back head, once, written straight from the upstream's: its fields as the
+    /// rewrite leaves them, then framing by what they say. A length that survives the rewrite
+    /// (not named in `Connection`, the same in every copy) frames the body; without one the body
+    /// goes chunked, or, to an HTTP/1.0 client, which cannot read chunked, until the connection
+    /// closes.
     private func sendPendingHead() {
-        guard let pending = pendingClientHead.take() else { return }
-        let requestID = outcome.requestID
-        guard let framing = pending.framing else {
-            var head = HeaderRewriter.clientResponse(pending.upstream, upstream: route.upstream.url,
-                                                     externalOrigin: externalOrigin(), requestID: requestID)
-            // Without a length left, the body goes to the client chunked.
-            if pending.chunksWithoutLength && !head.headers.contains(name: "Content-Length") {
-                head.headers.add(name: "Transfer-Encoding", value: "chunked")
-            }
-            responder.sendHead(head)
-            return
-        }
+        guard let upstream = pendingClientHead.take() else { return }
         // The request id goes back too, so a client can quote it and find its access-log line.
-        let bound = HeaderRewriter.clientResponseFieldsBound(of: pending.upstream, externalOrigin: { externalOrigin() },
+        let requestID = outcome.requestID
+        let status = upstream.status
+        // No body follows an answer to HEAD or a 1xx, 204 or 304: such a head gets no framing field.
+        let bodyFollows = status >= 200 && status != 204 && status != 304 && request.head.method != "HEAD"
+        let chunkedIfNoLength = bodyFollows && request.head.version != .http1_0
+        let bound = HeaderRewriter.clientResponseFieldsBound(of: upstream, externalOrigin: { externalOrigin() },
                                                              requestID: requestID)
-        responder.sendHead(status: pending.upstream.status, reason: pending.upstream.reason, framing: framing,
-                           fieldsBound: bound + 32) { writer in
-            HeaderRewriter.forEachClientResponseField(of: pending.upstream, upstream: route.upstream.url,
+        responder.sendHead(status: status, reason: upstream.reason, fieldsBound: bound + 32) { writer in
+            var lengths = 0
+            var length: Int?
+            HeaderRewriter.forEachClientResponseField(of: upstream, upstream: route.upstream.url,
                                                       externalOrigin: { externalOrigin() }, requestID: requestID) {
+                if $0.isNamed("Content-Length") {
+                    lengths += 1
+                    let value = FramingFieldSummary.lengthValue(of: $0.value)
+                    length = lengths == 1 || value == length ? value : nil
+                }
                 writer.append(field: $0)
             }
-            if case .chunked = framing { writer.append("Transfer-Encoding: chunked\r\n") }
+            if lengths > 0 { return length.map { .length($0) } ?? .untilClose }
+            guard chunkedIfNoLength else { return .untilClose }
+            writer.append("Transfer-Encoding: chunked\r\n")
+            return .chunked
         }
     }
 
     /// The gateway as the client addressed it, for rewritten links; asked for only when the
     /// upstream's head has a link field.
     private func externalOrigin() -> String? {
-        HeaderRewriter.externalOrigin(scheme: snapshot.settings.externalScheme, host: request.head.headers.first(name: "Host"))
+        HeaderRewriter.externalOrigin(scheme: snapshot.settings.externalScheme,
+                                      host: request.head.headers.first(name: "Host"))
     }
 
     func responseBody(_ bytes: [UInt8]) {

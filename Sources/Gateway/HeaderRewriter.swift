@@ -103,12 +103,7 @@ public enum HeaderRewriter {
             writer.append(" ")
             writer.append(utf8: target)
             writer.append(" HTTP/1.1\r\n")
-            forEachUpstreamField(of: head, context: context) { field in
-                writer.append(utf8: field.name)
-                writer.append(": ")
-                field.appendValueBytes(to: &writer)
-                writer.append("\r\n")
-            }
+            forEachUpstreamField(of: head, context: context) { writer.append(field: $0) }
             writer.append("\r\n")
         }
         // No `Connection` field goes upstream (it is hop-by-hop), so the connection stays open.
@@ -144,7 +139,9 @@ public enum HeaderRewriter {
         emit(HTTPField(name: "Authorization", value: context.authorization))
         emit(HTTPField(name: "X-Forwarded-For", value: context.clientAddress))
         emit(HTTPField(name: "X-Forwarded-Proto", value: context.externalScheme))
-        if case .some(.some(let clientHost)) = clientHost { emit(HTTPField(name: "X-Forwarded-Host", value: clientHost)) }
+        if case .some(.some(let clientHost)) = clientHost {
+            emit(HTTPField(name: "X-Forwarded-Host", value: clientHost))
+        }
         if !sawRequestID { emit(HTTPField(name: requestIDField, value: context.requestID)) }
         // The framing the client would set anyway (HTTPClientRequestFraming): the body's length,
         // except on a GET or HEAD without one.

@@ -114,7 +114,9 @@ extension Array where Element == UInt8 {
         // An array cannot grow by uninitialized elements: the room is zeroed first, by one copy
         // from a page of zeros when it fits (the generic fill costs several times more).
         if maximum <= byteWriterZeros.count {
-            byteWriterZeros.withUnsafeBufferPointer { append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<maximum])) }
+            byteWriterZeros.withUnsafeBufferPointer { zeros in
+                append(contentsOf: UnsafeBufferPointer(rebasing: zeros[..<maximum]))
+            }
         } else {
             append(contentsOf: repeatElement(0, count: maximum))
         }

@@ -50,11 +50,7 @@ public struct HTTPField: Sendable, Equatable {
     /// Appends the value's wire bytes.
     @inlinable
     public func appendValueBytes(to buffer: inout [UInt8]) {
-        if valueIsLatin1 {
-            for scalar in value.unicodeScalars { buffer.append(UInt8(truncatingIfNeeded: scalar.value)) }
-        } else {
-            buffer.appendUTF8(value)
-        }
+        buffer.appendWriting(atMost: value.utf8.count) { appendValueBytes(to: &$0) }
     }
 
     /// Writes the value's wire bytes; they never outnumber `value.utf8.count`.
@@ -137,16 +133,6 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         }
     }
 
-    /// Gives the field at `index` a new (UTF-8) value, keeping its name and place.
-    public mutating func setValue(_ value: String, at index: Int) {
-        fields[index].value = value
-    }
-
-    /// Removes the fields for which `shouldRemove` answers true.
-    public mutating func removeAll(where shouldRemove: (HTTPField) throws -> Bool) rethrows {
-        try fields.removeAll(where: shouldRemove)
-    }
-
     /// Every value of this name, in order.
     public subscript(name: String) -> [String] {
         fields.compactMap { $0.isNamed(name) ? $0.value : nil }
@@ -212,10 +198,15 @@ public struct FramingFieldSummary: Sendable, Equatable {
 
     public init() {}
 
-    /// The first `Content-Length` as a number: decimal digits with optional whitespace around
-    /// them; nil when absent, anything else, or too large for an `Int`.
+    /// The first `Content-Length` as a number (see `lengthValue(of:)`).
     public var contentLengthValue: Int? {
-        guard var text = contentLength else { return nil }
+        contentLength.flatMap(Self.lengthValue(of:))
+    }
+
+    /// A `Content-Length` value as a number: decimal digits with optional whitespace around them;
+    /// nil for anything else (a list such as "5, 5" included), or a number too large for an `Int`.
+    public static func lengthValue(of text: String) -> Int? {
+        var text = text
         return text.withUTF8 { bytes -> Int? in
             var start = 0, end = bytes.count
             while start < end, ByteClass.isWhitespace(bytes[start]) { start += 1 }

@@ -123,12 +123,7 @@ public enum HTTPSerializer {
 
     private static func writeFields(_ headers: HTTPHeaders, into writer: inout ByteWriter) {
         headers.fields.withUnsafeBufferPointer { fields in
-            for index in fields.indices {
-                writer.append(utf8: fields[index].name)
-                writer.append(": ")
-                fields[index].appendValueBytes(to: &writer)
-                writer.append("\r\n")
-            }
+            for index in fields.indices { writer.append(field: fields[index]) }
         }
         writer.append("\r\n")
     }
@@ -156,15 +151,5 @@ public enum HTTPSerializer {
             buffer.append(digits.utf8Start[(value >> shift) & 0xF])
             shift -= 4
         }
-    }
-}
-
-extension Array where Element == UInt8 {
-    /// Appends the UTF-8 bytes of `text` in one copy when its storage is contiguous (every native
-    /// string), instead of the generic sequence append.
-    @inlinable
-    public mutating func appendUTF8(_ text: String) {
-        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { append(contentsOf: $0) }
-        if copied == nil { append(contentsOf: text.utf8) }
     }
 }

@@ -242,7 +242,8 @@ struct HeaderRewriterTests {
                                                        HTTPField(name: "Host", value: "td.example.com:8443")])
         #expect(rewritten.headers["X-Forwarded-Host"] == ["gw.example.org"])
         #expect(!rewritten.headers.contains(name: "Connection"))
-        let hostless = HTTPRequestHead(method: "GET", target: "/x", version: .http1_0, headers: HTTPHeaders([("A", "1")]))
+        let hostless = HTTPRequestHead(method: "GET", target: "/x", version: .http1_0,
+                                       headers: HTTPHeaders([("A", "1")]))
         let added = try HeaderRewriter.upstreamRequest(hostless, context: Self.context()).headers
         #expect(added.fields.map(\.name) == ["A", "Host", "Authorization", "X-Forwarded-For", "X-Forwarded-Proto",
                                              "X-Request-ID"])
@@ -274,7 +275,8 @@ struct HeaderRewriterTests {
             #expect(wire.keepAlive)
         }
         #expect(throws: HeaderRewriter.RewriteError.unsupportedRequestTarget) {
-            try HeaderRewriter.upstreamWireRequest(HTTPRequestHead(method: "OPTIONS", target: "*"), context: Self.context())
+            try HeaderRewriter.upstreamWireRequest(HTTPRequestHead(method: "OPTIONS", target: "*"),
+                                                   context: Self.context())
         }
     }
 

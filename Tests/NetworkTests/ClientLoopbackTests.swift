@@ -90,12 +90,15 @@ struct ClientLoopbackTests {
         defer { client.shutdown(); group.shutdown() }
         let loop = group.loops[0]
 
-        func send(_ text: String, body: String, keepAlive: Bool = true) async -> Result<HTTPClientResponse, HTTPClientError> {
+        func send(_ text: String, body: String,
+                  keepAlive: Bool = true) async -> Result<HTTPClientResponse, HTTPClientError> {
             let method = String(text.prefix { $0 != " " })
             let head = HTTPWireRequestHead(method: method, bytes: Array(text.utf8), keepAlive: keepAlive)
             return await withCheckedContinuation { continuation in
                 loop.execute {
-                    let delegate = HTTPClientCollectingDelegate(maxBodyBytes: 1024) { continuation.resume(returning: $0) }
+                    let delegate = HTTPClientCollectingDelegate(maxBodyBytes: 1024) {
+                        continuation.resume(returning: $0)
+                    }
                     client.execute(wireHead: head, body: Array(body.utf8), on: loop, delegate: delegate)
                 }
             }

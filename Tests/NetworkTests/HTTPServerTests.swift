@@ -382,20 +382,29 @@ struct HandlerWrittenHeadTests {
         let bound = fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
         switch request.head.target {
         case "/chunked":
-            responder.sendHead(status: 200, framing: .chunked, fieldsBound: bound + 28) { writer in
+            responder.sendHead(status: 200, fieldsBound: bound + 28) { writer in
                 for field in fields { writer.append(field: field) }
                 writer.append("Transfer-Encoding: chunked\r\n")
+                return .chunked
             }
             responder.sendBody(Array("hello ".utf8))
             responder.sendBody(Array("world".utf8))
         case "/empty":
-            responder.sendHead(status: 204, reason: "Nothing", framing: .length(0), fieldsBound: bound) { writer in
+            responder.sendHead(status: 204, reason: "Nothing", fieldsBound: bound) { writer in
                 for field in fields { writer.append(field: field) }
+                return .untilClose  // no body follows a 204 whatever the fields say
             }
+        case "/close-delimited":
+            responder.sendHead(status: 200, fieldsBound: bound) { writer in
+                for field in fields { writer.append(field: field) }
+                return .untilClose
+            }
+            responder.sendBody(Array("to the end".utf8))
         default:
-            responder.sendHead(status: 201, framing: .length(4), fieldsBound: bound + 20) { writer in
+            responder.sendHead(status: 201, fieldsBound: bound + 20) { writer in
                 for field in fields { writer.append(field: field) }
                 writer.append("Content-Length: 4\r\n")
+                return .length(4)
             }
             // Bytes beyond the length given are dropped, as for any head.
             responder.sendBody(Array("abcdef".utf8))
@@ -461,6 +470,13 @@ struct HandlerWrittenHeadTests {
             try head.send("HEAD /length HTTP/1.1\r\nHost: x\r\n\r\n")
             let headResponse = try head.readResponse(method: "HEAD")
             #expect(headResponse.head.headers["Content-Length"] == ["4"] && headResponse.body.isEmpty)
+            // A body without a length runs until the connection closes, which the responder says.
+            let untilClose = try RawHTTPClient(port: port)
+            try untilClose.send(HTTPServerTests.get("/close-delimited"))
+            let closeDelimited = try untilClose.readResponse()
+            #expect(closeDelimited.text == "to the end")
+            #expect(closeDelimited.head.headers["Connection"] == ["close"])
+            #expect(untilClose.readsEOF())
         }
     }
 }

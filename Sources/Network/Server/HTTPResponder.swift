@@ -79,25 +79,27 @@ public final class HTTPResponder {
         progress = .streaming(framing: owner.writeStreamingHead(head, method: method, version: version))
     }
 
-    /// How a head written by `sendHead(status:reason:framing:fieldsBound:writeFields:)` frames its
-    /// body; it must agree with the framing field the handler writes.
+    /// How a head written by `sendHead(status:reason:fieldsBound:writeFields:)` frames its body:
+    /// what its fields say.
     public enum BodyFraming: Sendable {
         /// `Content-Length: n` is among the fields.
         case length(Int)
         /// `Transfer-Encoding: chunked` is among the fields.
         case chunked
+        /// Neither: the body ends when the connection closes (the connection is not kept).
+        case untilClose
     }
 
     /// Starts a streamed response whose fields `writeFields` writes straight into the head (at
-    /// most `fieldsBound` bytes, as `name: value` CRLF lines): for a handler that builds the head
-    /// from another one, such as a proxy, so no second field list is made. The fields must include
-    /// the framing field `framing` names and no `Connection` field; the responder writes the status
-    /// line and the `Connection` field the connection needs.
-    public func sendHead(status: Int, reason: String = "", framing: BodyFraming, fieldsBound: Int,
-                         writeFields: (inout ByteWriter) -> Void) {
+    /// most `fieldsBound` bytes, as `name: value` CRLF lines) and then names the framing those
+    /// fields give: for a handler that builds the head from another one, such as a proxy, so no
+    /// second field list is made. The fields must not include `Connection`; the responder writes
+    /// the status line and the `Connection` field the connection needs.
+    public func sendHead(status: Int, reason: String = "", fieldsBound: Int,
+                         writeFields: (inout ByteWriter) -> BodyFraming) {
         guard case .notStarted = progress, let owner else { return }
         progress = .streaming(framing: owner.writeStreamingHead(
-            status: status, reason: reason, framing: framing, method: method, version: version,
+            status: status, reason: reason, method: method, version: version,
             fieldsBound: fieldsBound, writeFields: writeFields))
     }
 

@@ -22,29 +22,22 @@ extension HTTPServerConnection {
     }
 
     /// The head of a streamed response whose fields the handler writes itself (see
-    /// `HTTPResponder.sendHead(status:reason:framing:fieldsBound:writeFields:)`); only the status
-    /// line and the `Connection` field the connection needs are added here.
+    /// `HTTPResponder.sendHead(status:reason:fieldsBound:writeFields:)`); only the status line and
+    /// the `Connection` field the connection needs are added here.
     func writeStreamingHead(
-        status: Int, reason: String, framing: HTTPResponder.BodyFraming, method: String, version: HTTPVersion,
-        fieldsBound: Int, writeFields: (inout ByteWriter) -> Void
+        status: Int, reason: String, method: String, version: HTTPVersion, fieldsBound: Int,
+        writeFields: (inout ByteWriter) -> HTTPResponder.BodyFraming
     ) -> HTTPResponder.ResponseFraming {
-        // RFC 9110 section 6.4.1: no content in 1xx, 204 and 304 responses, nor in answers to HEAD.
-        let statusAllowsBody = status >= 200 && status != 204 && status != 304
-        let responseFraming: HTTPResponder.ResponseFraming
-        switch framing {
-        case _ where !statusAllowsBody: responseFraming = .none
-        case .length(let length): responseFraming = .length(remaining: length)
-        case .chunked: responseFraming = .chunked
-        }
         let reasonText = reason.isEmpty ? HTTPSerializer.reasonPhrase(for: status) : reason
         headBuffer.removeAll(keepingCapacity: true)
+        var framing = HTTPResponder.ResponseFraming.none
         headBuffer.appendWriting(atMost: 40 + reasonText.utf8.count + fieldsBound + 30) { writer in
             writer.append("HTTP/1.1 ")
             writer.append(decimal: status)
             writer.append(" ")
             writer.append(utf8: reasonText)
             writer.append("\r\n")
-            writeFields(&writer)
+            framing = responseFraming(writeFields(&writer), status: status, method: method)
             if !machine.keepAlive {
                 writer.append("Connection: close\r\n")
             } else if version == .http1_0 {
@@ -53,7 +46,25 @@ extension HTTPServerConnection {
             writer.append("\r\n")
         }
         connection.write(headBuffer)
-        return method == "HEAD" ? .none : responseFraming
+        return method == "HEAD" ? .none : framing
+    }
+
+    /// How a body the fields frame as `declared` goes out. A body that runs until the connection
+    /// closes ends the connection; an answer to HEAD has none, so its connection stays.
+    private func responseFraming(
+        _ declared: HTTPResponder.BodyFraming, status: Int, method: String
+    ) -> HTTPResponder.ResponseFraming {
+        // RFC 9110 section 6.4.1: no content in 1xx, 204 and 304 responses, nor in answers to HEAD.
+        guard status >= 200 && status != 204 && status != 304 else { return .none }
+        switch declared {
+        case .length(let length):
+            return .length(remaining: length)
+        case .chunked:
+            return .chunked
+        case .untilClose:
+            if method != "HEAD" { machine.responseRequiresClose() }
+            return .untilClose
+        }
     }
 
     func writeChunk(_ bytes: [UInt8]) {
@@ -93,9 +104,6 @@ extension HTTPServerConnection {
         _ head: HTTPResponseHead, method: String, version: HTTPVersion, wholeBodyCount: Int?
     ) -> HTTPResponder.ResponseFraming {
         let headers = head.headers
-        let status = head.status
-        // RFC 9110 section 6.4.1: no content in 1xx, 204 and 304 responses, nor in answers to HEAD.
-        let statusAllowsBody = status >= 200 && status != 204 && status != 304
         // Most heads have no Transfer-Encoding or Connection, and then no list is built.
         let fields = headers.framingFields
         let transferCodings = fields.hasTransferEncoding ? headers.listElements(name: "Transfer-Encoding") : []
@@ -104,28 +112,20 @@ extension HTTPServerConnection {
         let saysKeepAlive = connectionOptions.contains { $0.equalsIgnoringASCIICase("keep-alive") }
 
         var addedLength: Int?
-        let framing: HTTPResponder.ResponseFraming
-        if !statusAllowsBody {
-            framing = .none
-        } else if !transferCodings.isEmpty {
-            let chunked = transferCodings.last!.equalsIgnoringASCIICase("chunked")
-            framing = chunked ? .chunked : .untilClose
+        let declared: HTTPResponder.BodyFraming
+        if let lastCoding = transferCodings.last {
+            declared = lastCoding.equalsIgnoringASCIICase("chunked") ? .chunked : .untilClose
         } else if fields.contentLength != nil {
-            if let length = fields.contentLengthValue {
-                framing = .length(remaining: length)
-            } else {
-                framing = .untilClose
-            }
+            declared = fields.contentLengthValue.map { .length($0) } ?? .untilClose
         } else if let wholeBodyCount {
-            if method != "HEAD" || wholeBodyCount > 0 { addedLength = wholeBodyCount }
-            framing = .length(remaining: wholeBodyCount)
+            let statusAllowsBody = head.status >= 200 && head.status != 204 && head.status != 304
+            if statusAllowsBody && (method != "HEAD" || wholeBodyCount > 0) { addedLength = wholeBodyCount }
+            declared = .length(wholeBodyCount)
         } else {
-            framing = .untilClose
+            declared = .untilClose
         }
         if saysClose { machine.responseRequiresClose() }
-        // A body that runs until the connection closes ends the connection; an answer to HEAD
-        // has no body, so its connection stays.
-        if case .untilClose = framing, method != "HEAD" { machine.responseRequiresClose() }
+        let framing = responseFraming(declared, status: head.status, method: method)
 
         headBuffer.removeAll(keepingCapacity: true)
         HTTPSerializer.writeHead(head, into: &headBuffer)
